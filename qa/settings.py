@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     def _overlap_below_size(self) -> "Settings":
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError("chunk_overlap must be smaller than chunk_tokens")
+        # Each reader window holds [CLS] question(<=64 tokens) [SEP] context [SEP]; the stride
+        # must leave room for new context in every window.
+        if self.reader_stride >= self.reader_max_length - 67:
+            raise ValueError("reader_stride must be smaller than reader_max_length - 67")
         return self
 
 

@@ -1,0 +1,271 @@
+"""The extractive reader: question + passages -> scored character spans of those passages.
+
+transformers 5 has no question-answering pipeline, so windowing and span decoding live here.
+Text becomes model windows through `qa.windows.encode_windows` (the same function training
+uses); windows of all (question, context) pairs are run through the model in length-sorted
+batches, and each window's start/end logits are decoded into character spans with numpy.
+
+Scores are raw logits, `start_logit + end_logit`, never softmaxed per window: a softmax would
+normalise each window on its own, so two windows' probabilities would not be comparable, while
+raw logits are on one scale across windows and passages. That lets one n-best list rank spans
+from every passage, and one no-answer threshold apply to all of them (see `confidence`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+from qa.windows import Windows, encode_windows
+
+# How many best start and end tokens per window are paired up when decoding (k x k candidates).
+TOP_K_TOKENS = 20
+# Questions are cut to this many tokens (SQuAD's max_query_length) so every window keeps room
+# for context: the tokenizer cannot make windows at all when question + stride fill one.
+MAX_QUESTION_TOKENS = 64
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer: `contexts[context_index][start:end] == text`."""
+
+    context_index: int  # index into the `contexts` list given to `Reader.read`
+    start: int  # character offsets into contexts[context_index]
+    end: int
+    text: str
+    # start_logit + end_logit. Raw logits, not softmaxed per window, so scores compare
+    # across windows and passages (a per-window softmax would not).
+    score: float
+    start_logit: float
+    end_logit: float
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader found for one question."""
+
+    spans: list[Span]  # n-best over all contexts and windows, best first, one per char span
+    # The model's no-answer score: min over windows of the [CLS] start+end logit (SQuAD 2.0
+    # convention); nan when there were no windows (no contexts).
+    null_score: float
+
+
+def confidence(score: float, threshold: float) -> float:
+    """A 0..1 confidence for a span score: `sigmoid(score - threshold)`.
+
+    `threshold` is the no-answer threshold on span scores (start+end logits), so confidence is
+    0.5 exactly at the threshold, above 0.5 for spans scoring above it, and below for those
+    under. It is a monotone rescaling of the score for display, not a calibrated probability.
+    """
+    x = score - threshold
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)  # stable for very negative x
+    return z / (1.0 + z)
+
+
+class Reader:
+    """An extractive QA model (local path or hub id) with windowing and span decoding."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str = "cpu",
+        max_length: int = 256,
+        stride: int = 96,
+        batch_size: int = 16,
+        max_answer_tokens: int = 30,
+    ) -> None:
+        self.name = model
+        self.device = torch.device(device)
+        self.max_length = max_length
+        self.stride = stride
+        self.batch_size = batch_size
+        self.max_answer_tokens = max_answer_tokens
+        context_room = max_length - 3 - MAX_QUESTION_TOKENS  # 3: [CLS] q [SEP] c [SEP]
+        if not 0 <= stride < context_room:
+            raise ValueError(
+                f"stride must be in [0, {context_room}) for windows of {max_length} tokens "
+                f"(questions take up to {MAX_QUESTION_TOKENS}), got {stride}"
+            )
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        self.model = AutoModelForQuestionAnswering.from_pretrained(model).to(self.device).eval()
+        # Models without segment embeddings (RoBERTa, DistilBERT) take no token_type_ids.
+        self._uses_token_type_ids = "token_type_ids" in self.tokenizer.model_input_names
+        self._cls_id = self.tokenizer.cls_token_id
+
+    def read(self, question: str, contexts: list[str], n_best: int = 5) -> Reading:
+        """The `n_best` spans answering `question` across all `contexts`, best first."""
+        return self.read_batch([question], [contexts], n_best=n_best)[0]
+
+    def read_batch(
+        self, questions: list[str], contexts: list[list[str]], n_best: int = 5
+    ) -> list[Reading]:
+        """`read` for many questions at once: the windows of all pairs are batched together."""
+        if len(questions) != len(contexts):
+            raise ValueError("questions and contexts must have the same length")
+        pairs = [(qi, ci) for qi, ctxs in enumerate(contexts) for ci in range(len(ctxs))]
+        if not pairs:
+            return [Reading(spans=[], null_score=math.nan) for _ in questions]
+        pair_contexts = [contexts[qi][ci] for qi, ci in pairs]
+        clipped = [self._clip_question(q) for q in questions]
+        windows = encode_windows(
+            self.tokenizer,
+            [clipped[qi] for qi, _ in pairs],
+            pair_contexts,
+            max_length=self.max_length,
+            stride=self.stride,
+        )
+        start_logits, end_logits = self._logits(windows)
+        null = self._null_scores(windows, start_logits, end_logits)
+        candidates = self._decode(windows, start_logits, end_logits, pair_contexts, n_best)
+
+        best: list[dict[tuple[int, int, int], Span]] = [{} for _ in questions]
+        nulls = [math.inf for _ in questions]
+        for w, pair in enumerate(windows.sample_index):
+            qi, ci = pairs[pair]
+            nulls[qi] = min(nulls[qi], float(null[w]))
+            for start, end, s_logit, e_logit in candidates[w]:
+                key = (ci, start, end)
+                score = s_logit + e_logit
+                kept = best[qi].get(key)
+                if kept is None or score > kept.score:  # overlapping windows: keep the best
+                    best[qi][key] = Span(
+                        context_index=ci,
+                        start=start,
+                        end=end,
+                        text=contexts[qi][ci][start:end],
+                        score=score,
+                        start_logit=s_logit,
+                        end_logit=e_logit,
+                    )
+        return [
+            Reading(
+                spans=sorted(spans.values(), key=lambda s: s.score, reverse=True)[:n_best],
+                null_score=nulls[qi] if nulls[qi] != math.inf else math.nan,
+            )
+            for qi, spans in enumerate(best)
+        ]
+
+    def _clip_question(self, question: str) -> str:
+        """The question cut after its first `MAX_QUESTION_TOKENS` tokens (most are far shorter)."""
+        encoded = self.tokenizer(
+            question.strip(), add_special_tokens=False, return_offsets_mapping=True
+        )
+        offsets = encoded["offset_mapping"]
+        if len(offsets) <= MAX_QUESTION_TOKENS:
+            return question
+        return question.strip()[: offsets[MAX_QUESTION_TOKENS - 1][1]]
+
+    def _logits(self, windows: Windows) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end logits (windows x tokens), run in batches of similar length.
+
+        Windows are sorted by length and each batch is cut to its longest window, so short
+        windows do not pay for the padding of long ones. Padding positions get -inf.
+        """
+        mask = windows.attention_mask.astype(bool)
+        lengths = mask.sum(axis=1)
+        order = np.argsort(-lengths, kind="stable")
+        n, width = windows.input_ids.shape
+        start_out = np.full((n, width), -np.inf, dtype=np.float32)
+        end_out = np.full((n, width), -np.inf, dtype=np.float32)
+        with torch.inference_mode():
+            for b in range(0, n, self.batch_size):
+                rows = order[b : b + self.batch_size]
+                used = np.flatnonzero(mask[rows].any(axis=0))  # columns not padding everywhere
+                cols = slice(int(used[0]), int(used[-1]) + 1)
+                inputs = {
+                    "input_ids": windows.input_ids[rows, cols],
+                    "attention_mask": windows.attention_mask[rows, cols],
+                }
+                if self._uses_token_type_ids and windows.token_type_ids is not None:
+                    inputs["token_type_ids"] = windows.token_type_ids[rows, cols]
+                tensors = {
+                    k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.int64)).to(self.device)
+                    for k, v in inputs.items()
+                }
+                out = self.model(**tensors)
+                start_out[rows, cols] = out.start_logits.float().cpu().numpy()
+                end_out[rows, cols] = out.end_logits.float().cpu().numpy()
+        start_out[~mask] = -np.inf
+        end_out[~mask] = -np.inf
+        return start_out, end_out
+
+    def _null_scores(self, windows: Windows, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Per window: start+end logit at the [CLS] token (first [CLS]; index 0 if none)."""
+        if self._cls_id is None:
+            cls = np.zeros(len(windows), dtype=np.int64)
+        else:
+            cls = np.argmax(windows.input_ids == self._cls_id, axis=1)
+        rows = np.arange(len(windows))
+        return start[rows, cls] + end[rows, cls]
+
+    def _decode(
+        self,
+        windows: Windows,
+        start_logits: np.ndarray,
+        end_logits: np.ndarray,
+        pair_contexts: list[str],
+        n_best: int,
+    ) -> list[list[tuple[int, int, float, float]]]:
+        """Per window, up to ~2*n_best (char start, char end, start logit, end logit), best first.
+
+        Only context tokens count; a span is start <= end and at most `max_answer_tokens`
+        long. The top-k start and top-k end tokens of each window are paired (k x k, all
+        windows at once) instead of scoring all O(n^2) spans.
+        """
+        n, width = start_logits.shape
+        # Character offsets per token; -1 for tokens outside the context.
+        char_start = np.full((n, width), -1, dtype=np.int64)
+        char_end = np.full((n, width), -1, dtype=np.int64)
+        for w, row in enumerate(windows.offsets):
+            idx = [t for t, o in enumerate(row) if o is not None]
+            if idx:
+                spans = np.array([row[t] for t in idx], dtype=np.int64)
+                char_start[w, idx] = spans[:, 0]
+                char_end[w, idx] = spans[:, 1]
+        is_context = char_start >= 0
+        starts = np.where(is_context, start_logits, -np.inf)
+        ends = np.where(is_context, end_logits, -np.inf)
+
+        k = min(TOP_K_TOKENS, width)
+        top_s = np.argpartition(-starts, k - 1, axis=1)[:, :k]  # (n, k) token indices
+        top_e = np.argpartition(-ends, k - 1, axis=1)[:, :k]
+        rows = np.arange(n)[:, None]
+        s_val = starts[rows, top_s]  # (n, k)
+        e_val = ends[rows, top_e]
+        scores = s_val[:, :, None] + e_val[:, None, :]  # (n, k, k)
+        length = top_e[:, None, :] - top_s[:, :, None] + 1
+        valid = (length >= 1) & (length <= self.max_answer_tokens) & np.isfinite(scores)
+        scores = np.where(valid, scores, -np.inf)
+
+        keep = min(2 * n_best, k * k)  # slack for spans that strip to nothing or repeat
+        flat = scores.reshape(n, -1)
+        best = np.argsort(-flat, axis=1, kind="stable")[:, :keep]
+        out: list[list[tuple[int, int, float, float]]] = []
+        for w in range(n):
+            context = pair_contexts[windows.sample_index[w]]
+            found: list[tuple[int, int, float, float]] = []
+            for f in best[w]:
+                if not np.isfinite(flat[w, f]):
+                    break
+                s_tok, e_tok = int(top_s[w, f // k]), int(top_e[w, f % k])
+                start, end = _strip(context, int(char_start[w, s_tok]), int(char_end[w, e_tok]))
+                if start < end:
+                    found.append((start, end, float(s_val[w, f // k]), float(e_val[w, f % k])))
+            out.append(found)
+        return out
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    """Moves [start, end) inwards past surrounding whitespace (offsets, so text stays a slice)."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
