@@ -255,7 +255,9 @@ class Reader:
                 if not np.isfinite(flat[w, f]):
                     break
                 s_tok, e_tok = int(top_s[w, f // k]), int(top_e[w, f % k])
-                start, end = _strip(context, int(char_start[w, s_tok]), int(char_end[w, e_tok]))
+                start, end = _whole_words(
+                    context, *_strip(context, int(char_start[w, s_tok]), int(char_end[w, e_tok]))
+                )
                 if start < end:
                     found.append((start, end, float(s_val[w, f // k]), float(e_val[w, f % k])))
             out.append(found)
@@ -268,4 +270,16 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
+    return start, end
+
+
+def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widens [start, end) to whole words: a span starting or ending on a word piece ("##en"
+    of "Biden") becomes the whole word, so answers never quote half a word."""
+    if start >= end:
+        return start, end
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
     return start, end

@@ -1,0 +1,41 @@
+# spanqa — the two set-up commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SHARED := ../shared
+
+.PHONY: install run test test-fast eval bench train-reader clean-data
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Serve the API and chat page on 127.0.0.1:8000, indexing seeds/ when the index is empty.
+run: install
+	$(BIN)/spanqa serve --seed-if-empty
+
+## The whole test suite, real models end to end (browser tests need Chromium: installed when root).
+test: install
+	@bash scripts/ensure-chromium.sh
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+## Without the browser and slow tests.
+test-fast: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not browser and not slow"
+
+## SQuAD dev split (Normans, Packet_switching, Warsaw) with every other context as distractors.
+eval: install
+	HF_HUB_OFFLINE=1 $(BIN)/spanqa eval $(SHARED)/data/squad/squad-v2-dev-16-articles.json \
+		--articles Normans,Packet_switching,Warsaw \
+		--corpus $(SHARED)/data/squad/squad-v2-dev-20-articles-contexts.json --out eval-out
+
+bench: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m bench.bench --out bench.json
+
+clean-data:
+	rm -rf data eval-out bench.json

@@ -1,0 +1,53 @@
+"""The FastAPI app: `create_app()` builds it; the lifespan loads the models once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import install_error_handlers
+from api.routes import ask, documents, health
+from qa.pipeline import Pipeline
+from qa.settings import Settings, get_settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
+    """Builds the app. With `pipeline`, uses it (and leaves closing it to the caller)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if pipeline is not None:
+            app.state.pipeline = pipeline
+            yield
+            return
+        app.state.pipeline = Pipeline.from_settings(settings or get_settings())
+        try:
+            yield
+        finally:
+            app.state.pipeline.close()
+
+    app = FastAPI(
+        title="spanqa",
+        summary="Extractive question answering over your documents, with exact citations.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(ask.router)
+    app.include_router(documents.router)
+    app.include_router(health.router)
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+        @app.get("/", include_in_schema=False)
+        def chat_page() -> FileResponse:
+            return FileResponse(STATIC_DIR / "index.html")
+
+    return app

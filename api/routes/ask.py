@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import PipelineDep
+from api.schemas import AskRequest, AskResponse, ErrorOut
+
+router = APIRouter(tags=["ask"])
+
+
+@router.post("/ask", response_model=AskResponse, responses={422: {"model": ErrorOut}})
+def ask(body: AskRequest, pipeline: PipelineDep) -> AskResponse:
+    """Answers a question with verbatim spans of the indexed documents, each with its citation."""
+    return AskResponse.of(pipeline.ask(body.question, top_k=body.top_k, max_answers=body.max_answers))

@@ -1,0 +1,69 @@
+"""Shared fixtures: real models loaded once per session, a fresh store per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+SEED_FILE = REPO / "seeds" / "us-cluster-munitions-ukraine.txt"
+
+
+@pytest.fixture(scope="session")
+def base_settings():
+    from qa.settings import Settings
+
+    return Settings(_env_file=None)
+
+
+@pytest.fixture(scope="session")
+def embedder(base_settings):
+    from index.embedder import Embedder
+
+    return Embedder(base_settings.embedding_model)
+
+
+@pytest.fixture(scope="session")
+def reader(base_settings):
+    from qa.reader import Reader
+
+    s = base_settings
+    return Reader(
+        s.reader_model, max_length=s.reader_max_length, stride=s.reader_stride,
+        batch_size=s.reader_batch_size, max_answer_tokens=s.max_answer_tokens,
+    )
+
+
+@pytest.fixture
+def make_pipeline(base_settings, embedder, reader, tmp_path_factory):
+    """Builds pipelines over fresh data directories, sharing the session's models."""
+    from index.store import FaissSqliteStore
+    from qa.pipeline import Pipeline
+
+    made = []
+
+    def make(data_dir: Path | None = None, **overrides):
+        data_dir = data_dir or tmp_path_factory.mktemp("data")
+        settings = base_settings.model_copy(update={"data_dir": data_dir, **overrides})
+        store = FaissSqliteStore(
+            data_dir, dimension=embedder.dimension, model_name=settings.embedding_model,
+            index_type=settings.index_type,
+        )
+        pipeline = Pipeline(settings, embedder, reader, store)
+        made.append(pipeline)
+        return pipeline
+
+    yield make
+    for p in made:
+        p.close()
+
+
+@pytest.fixture
+def seed_text() -> str:
+    return SEED_FILE.read_text(encoding="utf-8")
