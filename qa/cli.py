@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from transformers.utils import logging as hf_logging
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -23,6 +24,7 @@ docs_app = typer.Typer(help="List, show and delete indexed documents.", no_args_
 app.add_typer(docs_app, name="docs")
 console = Console()
 err_console = Console(stderr=True)
+hf_logging.disable_progress_bar()
 
 
 def _pipeline(read_only: bool = False):
@@ -117,12 +119,20 @@ def ask(
             f"[bold]{i}. {answer.text}[/bold]  (score {answer.score:.2f}, confidence {answer.confidence:.0%})"
         )
         console.print(f"   source: [cyan]{c.title}[/cyan] ({c.doc_id}{page}, characters {c.start}-{c.end})")
-        passage = Text("   ")
-        passage.append(c.passage.text[: c.answer_start])
-        passage.append(c.passage.text[c.answer_start : c.answer_end], style="bold black on yellow")
-        passage.append(c.passage.text[c.answer_end :])
-        console.print(passage)
+        console.print(_marked_snippet(c.passage.text, c.answer_start, c.answer_end))
     console.print(f"[dim]{result.timings_ms['total']:.0f} ms[/dim]")
+
+
+def _marked_snippet(text: str, start: int, end: int, context: int = 160) -> Text:
+    """The passage around the answer, the answer marked (offsets, never a string search)."""
+    left, right = max(0, start - context), min(len(text), end + context)
+    snippet = Text("   " + ("…" if left else ""))
+    snippet.append(text[left:start].replace("\n", " "))
+    snippet.append(text[start:end], style="bold black on yellow")
+    snippet.append(text[end:right].replace("\n", " "))
+    if right < len(text):
+        snippet.append("…")
+    return snippet
 
 
 @docs_app.command("list")
