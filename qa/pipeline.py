@@ -112,7 +112,7 @@ class Pipeline:
         store = FaissSqliteStore(
             settings.data_dir,
             dimension=embedder.dimension,
-            model_name=settings.embedding_model,
+            model_name=embedder.identity,
             index_type=settings.index_type,
             read_only=read_only,
         )

@@ -52,7 +52,7 @@ def make_pipeline(base_settings, embedder, reader, tmp_path_factory):
         data_dir = data_dir or tmp_path_factory.mktemp("data")
         settings = base_settings.model_copy(update={"data_dir": data_dir, **overrides})
         store = FaissSqliteStore(
-            data_dir, dimension=embedder.dimension, model_name=settings.embedding_model,
+            data_dir, dimension=embedder.dimension, model_name=embedder.identity,
             index_type=settings.index_type,
         )
         pipeline = Pipeline(settings, embedder, reader, store)

@@ -17,7 +17,7 @@ def client(base_settings, embedder, reader, tmp_path_factory) -> Iterator[TestCl
 
     data_dir = tmp_path_factory.mktemp("api-data")
     settings = base_settings.model_copy(update={"data_dir": data_dir, "max_upload_bytes": 200_000})
-    store = FaissSqliteStore(data_dir, dimension=embedder.dimension, model_name=settings.embedding_model)
+    store = FaissSqliteStore(data_dir, dimension=embedder.dimension, model_name=embedder.identity)
     pipeline = Pipeline(settings, embedder, reader, store)
     app = create_app(settings, pipeline=pipeline)
     with TestClient(app) as c:

@@ -1,0 +1,221 @@
+"""ONNX Runtime copies of the Hugging Face models: exported once, cached, loaded as sessions.
+
+`exported_model(model, cache_dir, task=..., precision=...)` returns the path of an ONNX file
+for the model, exporting it (with `torch.onnx.export`) and optionally quantizing it to int8
+(`onnxruntime.quantization.quantize_dynamic`) the first time only. The cache folder's name
+holds a hash of everything the export depends on (model path, its config, the size and mtime
+of its weights, precision, torch and onnxruntime versions), so changed weights give a new
+export and an unchanged model is never exported twice. An export is written into a temporary
+folder beside the cache entry and renamed into place, so a reader never sees half a model; a
+file lock keeps two processes from exporting the same model at once.
+
+Tasks:
+- "question-answering": an `AutoModelForQuestionAnswering`; outputs `start_logits`, `end_logits`.
+- "sentence-embedding": a sentence-transformers model (transformer, pooling, normalize, in
+  the graph); output `sentence_embedding`.
+
+Why the legacy TorchScript exporter (`dynamo=False`): it needs only the `onnx` package (the
+dynamo exporter also needs `onnxscript`), traces these BERT encoders exactly (logits equal to
+PyTorch's within 1e-5), and with eager attention its graph is the one ONNX Runtime's
+quantizer and kernels handle best. `optimum` would do this job, but its releases require
+transformers < 4.58 and this project is on transformers 5.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Task = Literal["question-answering", "sentence-embedding"]
+Precision = Literal["fp32", "int8"]
+
+# Bump when the export recipe changes, so old cache entries are not reused.
+EXPORT_VERSION = 1
+OPSET = 17
+MODEL_FILE = "model.onnx"
+META_FILE = "meta.json"
+
+
+@dataclass(frozen=True)
+class ExportedModel:
+    """An ONNX model in the cache, with what the runtime needs to feed it."""
+
+    path: Path  # the .onnx file
+    meta: dict[str, Any]  # input_names, output_names, task, precision, and task extras
+    exported: bool  # True when this call exported it, False when it came from the cache
+
+
+def resolve_model_dir(model: str) -> Path:
+    """The local folder of a model given by path or hub id (hub ids from the local HF cache)."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(model))
+
+
+def cache_key(model_dir: Path, task: Task, precision: Precision) -> str:
+    """A hash of everything an export depends on: same key, same ONNX model."""
+    import onnxruntime
+    import torch
+
+    h = hashlib.sha256()
+    for part in (str(model_dir), task, precision, str(EXPORT_VERSION), str(OPSET), torch.__version__, onnxruntime.__version__):
+        h.update(part.encode())
+        h.update(b"\x00")
+    for name in ("config.json", "modules.json", "sentence_bert_config.json", "1_Pooling/config.json"):
+        file = model_dir / name
+        if file.is_file():
+            h.update(name.encode() + b"\x00" + file.read_bytes() + b"\x00")
+    weights = sorted(
+        p for p in model_dir.rglob("*") if p.is_file() and p.suffix in {".safetensors", ".bin", ".pt", ".pth"}
+    )
+    for p in weights:
+        st = p.stat()
+        h.update(f"{p.relative_to(model_dir)}:{st.st_size}:{st.st_mtime_ns}\x00".encode())
+    return h.hexdigest()[:16]
+
+
+def cache_entry(model: str, cache_dir: Path, task: Task, precision: Precision) -> Path:
+    """The cache folder for this model, task and precision (it may not exist yet)."""
+    model_dir = resolve_model_dir(model)
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model_dir.name).strip("-")[:60] or "model"
+    return Path(cache_dir) / f"{slug}-{task}-{precision}-{cache_key(model_dir, task, precision)}"
+
+
+def exported_model(model: str, cache_dir: Path, *, task: Task, precision: Precision = "int8") -> ExportedModel:
+    """The cached ONNX export of `model`, exporting (and quantizing) it on first use."""
+    from filelock import FileLock
+
+    entry = cache_entry(model, cache_dir, task, precision)
+    if (entry / META_FILE).is_file():
+        return _load_entry(entry, exported=False)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(entry) + ".lock"):
+        if (entry / META_FILE).is_file():  # another process finished it while we waited
+            return _load_entry(entry, exported=False)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
+        try:
+            meta = _export(resolve_model_dir(model), tmp, task, precision)
+            meta["source"] = model
+            (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+            os.replace(tmp, entry)  # atomic: the entry appears whole or not at all
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return _load_entry(entry, exported=True)
+
+
+def _load_entry(entry: Path, *, exported: bool) -> ExportedModel:
+    meta = json.loads((entry / META_FILE).read_text(encoding="utf-8"))
+    return ExportedModel(path=entry / MODEL_FILE, meta=meta, exported=exported)
+
+
+def _export(model_dir: Path, out_dir: Path, task: Task, precision: Precision) -> dict[str, Any]:
+    """Exports into `out_dir/model.onnx`; returns the metadata the runtime needs."""
+    import torch
+
+    fp32_path = out_dir / ("model-fp32.onnx" if precision == "int8" else MODEL_FILE)
+    if task == "question-answering":
+        module, input_names, output_names, extra = _qa_module(model_dir)
+    elif task == "sentence-embedding":
+        module, input_names, output_names, extra = _sentence_module(model_dir)
+    else:
+        raise ValueError(f"unknown task {task!r}")
+    example = torch.ones((2, 16), dtype=torch.long)
+    dynamic = {name: {0: "batch", 1: "sequence"} for name in input_names}
+    for name in output_names:
+        dynamic[name] = {0: "batch", 1: "sequence"} if task == "question-answering" else {0: "batch"}
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer and deprecation warnings: the outputs are checked in tests
+        torch.onnx.export(
+            module,
+            tuple(example for _ in input_names),
+            str(fp32_path),
+            input_names=input_names,
+            output_names=output_names,
+            dynamic_axes=dynamic,
+            opset_version=OPSET,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+    if precision == "int8":
+        _quantize(fp32_path, out_dir / MODEL_FILE)
+        fp32_path.unlink()
+    return {"task": task, "precision": precision, "input_names": input_names, "output_names": output_names, **extra}
+
+
+def _quantize(src: Path, dst: Path) -> None:
+    """Dynamic int8 quantization of the weights of every MatMul (activations quantized at run time)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(src),
+        str(dst),
+        weight_type=QuantType.QInt8,
+        per_channel=False,
+        op_types_to_quantize=["MatMul"],
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
+
+
+def _qa_module(model_dir: Path) -> tuple[Any, list[str], list[str], dict[str, Any]]:
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForQuestionAnswering.from_pretrained(model_dir, attn_implementation="eager").eval()
+    input_names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in tokenizer.model_input_names]
+
+    class QA(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            out = self.model(**dict(zip(input_names, inputs)))
+            return out.start_logits, out.end_logits
+
+    return QA(), input_names, ["start_logits", "end_logits"], {}
+
+
+def _sentence_module(model_dir: Path) -> tuple[Any, list[str], list[str], dict[str, Any]]:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(model_dir), device="cpu", model_kwargs={"attn_implementation": "eager"}).eval()
+    input_names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in st.tokenizer.model_input_names]
+
+    class Sentence(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.st = st
+
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            return self.st(dict(zip(input_names, inputs)))["sentence_embedding"]
+
+    extra = {"dimension": int(st.get_embedding_dimension() or 0), "max_seq_length": int(st.max_seq_length)}
+    return Sentence(), input_names, ["sentence_embedding"], extra
+
+
+def make_session(path: Path, *, threads: int = 0, spinning: bool = True) -> Any:
+    """An ONNX Runtime CPU session: `threads` intra-op threads (0 = ORT's default, one per
+    physical core), one inter-op thread, full graph optimizations."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
