@@ -37,5 +37,13 @@ eval: install
 bench: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m bench.bench --out bench.json
 
+## Fine-tune the reader: squad train split + all of qa-extra, dev = squad dev split (the dev
+## articles are left out of training). Continue a killed run: make train-reader TRAIN_ARGS=--resume
+train-reader: install
+	HF_HUB_OFFLINE=1 $(BIN)/spanqa train-reader $(SHARED)/data/squad/squad-v2-dev-16-articles.json \
+		$(SHARED)/data/qa-extra/*.json \
+		--dev $(SHARED)/data/squad/squad-v2-dev-16-articles.json --dev-articles Normans,Packet_switching,Warsaw \
+		--max-windows 4 --out runs/reader $(TRAIN_ARGS)
+
 clean-data:
 	rm -rf data eval-out bench.json

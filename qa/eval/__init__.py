@@ -1,0 +1,1 @@
+"""Batch evaluation of spanqa on SQuAD-format data: metrics, loading, runner, reports."""
