@@ -235,6 +235,23 @@ def best_null_threshold(
     )
 
 
+def threshold_curve(
+    predictions: Mapping[str, str],
+    golds: Mapping[str, Sequence[str]],
+    answer_scores: Mapping[str, float],
+    thresholds: Sequence[float],
+) -> list[dict[str, float | None]]:
+    """Overall, has-answer and no-answer F1 (percent) at each threshold: the trade-off to pick from.
+
+    Same rule as `squad2_scores`: a prediction scoring below the threshold becomes "".
+    """
+    out = []
+    for t in thresholds:
+        s = squad2_scores(predictions, golds, answer_scores, t)
+        out.append({"threshold": float(t), "f1": s.f1, "has_answer_f1": s.has_answer_f1, "no_answer_f1": s.no_answer_f1})
+    return out
+
+
 @dataclass(frozen=True)
 class NoAnswerStats:
     """How well "no answer" is predicted: precision, recall (None when undefined) and counts."""

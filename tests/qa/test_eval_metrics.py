@@ -20,6 +20,7 @@ from qa.eval.metrics import (
     percentile,
     recall_at_k,
     squad2_scores,
+    threshold_curve,
 )
 
 
@@ -163,3 +164,12 @@ def test_percentile() -> None:
     assert percentile([5.0], 95) == 5.0
     assert percentile([1, 2, 3, 4], 50) == 2.5
     assert percentile(list(range(101)), 95) == pytest.approx(95.0)
+
+
+def test_threshold_curve() -> None:
+    golds = {"q1": ["Paris"], "q2": []}
+    preds = {"q1": "Paris", "q2": "Rome"}
+    curve = threshold_curve(preds, golds, {"q1": 8.0, "q2": 3.0}, [0.0, 5.0, 10.0])
+    assert [p["f1"] for p in curve] == [50.0, 100.0, 50.0]  # answer both / only q1 / neither
+    assert [p["has_answer_f1"] for p in curve] == [100.0, 100.0, 0.0]
+    assert [p["no_answer_f1"] for p in curve] == [0.0, 100.0, 100.0]

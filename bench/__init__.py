@@ -1,0 +1,1 @@
+"""Benchmarks of spanqa: `python -m bench.bench [--quick] [--out bench.json]`."""
