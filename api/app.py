@@ -10,11 +10,15 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+import logging
+
 from api.errors import install_error_handlers
+from index.errors import SpanqaError
 from api.routes import ask, documents, health
 from qa.pipeline import Pipeline
 from qa.settings import Settings, get_settings
 
+logger = logging.getLogger("spanqa")
 STATIC_DIR = Path(__file__).parent / "static"
 
 
@@ -27,8 +31,13 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
             app.state.pipeline = pipeline
             yield
             return
-        app.state.pipeline = Pipeline.from_settings(settings or get_settings())
         try:
+            app.state.pipeline = Pipeline.from_settings(settings or get_settings())
+        except SpanqaError as exc:  # a wrong model for this index, a locked data directory ...
+            logger.error("spanqa cannot start: %s", exc)
+            raise
+        try:
+            app.state.pipeline.warm_up()  # the first question should not pay for lazy initialisation
             yield
         finally:
             app.state.pipeline.close()

@@ -9,7 +9,9 @@ from fastapi.responses import JSONResponse
 from index.errors import (
     DocumentNotFound,
     DocumentTooLarge,
+    IndexCorrupt,
     IndexLocked,
+    IndexModelMismatch,
     InvalidRequest,
     SpanqaError,
     UnreadableDocument,
@@ -23,6 +25,8 @@ STATUS_OF: dict[type[SpanqaError], int] = {
     UnreadableDocument: 422,
     InvalidRequest: 422,
     IndexLocked: 409,
+    IndexModelMismatch: 409,
+    IndexCorrupt: 503,
 }
 
 

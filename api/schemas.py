@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -12,10 +12,33 @@ from qa.answers import Answer, Passage
 from qa.pipeline import AskResult, IngestResult
 
 
+MetadataValue = str | int | float | bool | None
+
+
+class AskFilters(BaseModel):
+    """Which documents to read, applied before retrieval; both filters together must match."""
+
+    doc_ids: list[str] | None = Field(
+        default=None, max_length=10_000, description="Only these documents (ids); unknown ids match nothing"
+    )
+    metadata: dict[str, MetadataValue | list[MetadataValue]] | None = Field(
+        default=None,
+        description='Only documents whose metadata has each key with this value (a list: any of its values),'
+        ' e.g. {"team": "legal", "year": [2023, 2024]}',
+    )
+
+
 class AskRequest(BaseModel):
     question: str = Field(description="The question, in plain language")
+    filters: AskFilters | None = Field(default=None, description="Restrict the documents that are read")
     top_k: int | None = Field(default=None, ge=1, le=100, description="Passages to read")
     max_answers: int | None = Field(default=None, ge=1, le=20, description="Answers to return")
+    retrieval: Literal["dense", "bm25", "hybrid"] | None = Field(
+        default=None, description="dense (embeddings), bm25 (keywords) or hybrid (both, rank fusion); default: settings"
+    )
+    rerank: bool | None = Field(
+        default=None, description="Rerank the retrieved candidates with a cross-encoder; default: settings"
+    )
 
 
 class PassageOut(BaseModel):
@@ -26,13 +49,21 @@ class PassageOut(BaseModel):
     start: int
     end: int
     page: int | None
-    score: float
+    score: float = Field(description="The score that ranked it: dense cosine, BM25, RRF or cross-encoder")
+    rank: int = Field(description="Position in the passages returned, from 1")
+    scores: dict[str, float] = Field(
+        description='Every score computed for it: "dense" (cosine), "bm25", "rrf" (fused), "rerank" (cross-encoder)'
+    )
+    ranks: dict[str, int] = Field(
+        description='Its rank in each retriever\'s list ("dense", "bm25") and after fusion ("fused"), when it was in it'
+    )
 
     @classmethod
     def of(cls, p: Passage) -> "PassageOut":
         return cls(
             chunk_id=p.chunk_id, doc_id=p.doc_id, title=p.title, text=p.text,
             start=p.start, end=p.end, page=p.page, score=p.score,
+            rank=p.rank, scores=dict(p.scores), ranks=dict(p.ranks),
         )
 
 
@@ -72,6 +103,8 @@ class AnswerOut(BaseModel):
 
 class AskResponse(BaseModel):
     question: str
+    retrieval: str = Field(description="The retrieval mode used")
+    reranked: bool = Field(description="Whether a cross-encoder reranked the passages")
     no_answer: bool
     answers: list[AnswerOut]
     passages: list[PassageOut]
@@ -80,7 +113,7 @@ class AskResponse(BaseModel):
     @classmethod
     def of(cls, r: AskResult) -> "AskResponse":
         return cls(
-            question=r.question, no_answer=r.no_answer,
+            question=r.question, retrieval=r.retrieval, reranked=r.reranked, no_answer=r.no_answer,
             answers=[AnswerOut.of(a) for a in r.answers],
             passages=[PassageOut.of(p) for p in r.passages],
             timings_ms={k: round(v, 2) for k, v in r.timings_ms.items()},
@@ -145,14 +178,15 @@ class DocumentOut(BaseModel):
     chunks: int
     content_type: str
     source: str | None
-    pages: list[PageOut]
+    pages: list[PageOut] = Field(description="Page spans in `text` (PDF); empty for formats without pages")
+    created_at: float = Field(description="When this version was ingested (Unix time)")
 
     @classmethod
     def of(cls, d: Document, chunks: int) -> "DocumentOut":
         return cls(
             id=d.id, title=d.title, text=d.text, metadata=d.metadata, chunks=chunks,
             content_type=d.content_type, source=d.source,
-            pages=[PageOut(number=p.number, start=p.start, end=p.end) for p in d.pages],
+            pages=[PageOut(number=p.number, start=p.start, end=p.end) for p in d.pages], created_at=d.created_at,
         )
 
 

@@ -1,40 +1,149 @@
-"""Sentence embeddings with sentence-transformers: normalized float32 vectors, batched."""
+"""Sentence embeddings: normalized float32 vectors, batched, in PyTorch or ONNX Runtime.
+
+`backend="torch"` runs the model with sentence-transformers. `backend="onnx"` runs the same
+model (transformer, pooling and normalization exported as one graph, fp32 or dynamic int8, by
+`index.onnx_export`) in ONNX Runtime, with the model's own tokenizer and maximum length.
+Question vectors go through a small LRU cache (`encode_query`), so a repeated question costs
+no model call.
+"""
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
-from sentence_transformers import SentenceTransformer
+
+Backend = Literal["torch", "onnx"]
 
 
 class Embedder:
     """Wraps a sentence-transformers model given by local path or hub id."""
 
-    def __init__(self, model: str | Path, *, device: str = "cpu", batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        device: str = "cpu",
+        batch_size: int = 64,
+        backend: Backend = "torch",
+        onnx_precision: Literal["fp32", "int8"] = "int8",
+        cache_dir: Path | None = None,
+        threads: int = 0,
+        query_cache_size: int = 1024,
+    ) -> None:
+        """`threads`: ONNX Runtime intra-op threads (0 = one per physical core); the torch
+        backend uses torch's global setting. `query_cache_size`: question vectors kept (0 = none)."""
         model = str(model)
         self.name = model
         self.identity = model_identity(model)
         self.batch_size = batch_size
-        self.model = SentenceTransformer(model, device=device)
-        self.tokenizer = self.model.tokenizer
-        dimension = self.model.get_embedding_dimension()
-        if dimension is None:
+        self.backend = backend
+        self._st: Any = None
+        self._session: Any = None
+        if backend == "torch":
+            from sentence_transformers import SentenceTransformer
+
+            self._st = SentenceTransformer(model, device=device)
+            self.tokenizer = copy.deepcopy(self._st.tokenizer)  # see below: not the one encode() uses
+            dimension = self._st.get_embedding_dimension()
+            self.max_length = int(self._st.max_seq_length)
+        elif backend == "onnx":
+            from transformers import AutoTokenizer
+
+            from index.onnx_export import default_cache_dir, exported_model, make_session
+
+            self.exported = exported_model(
+                model, cache_dir or default_cache_dir(), task="sentence-embedding", precision=onnx_precision
+            )
+            self._session = make_session(self.exported.path, threads=threads)
+            self._input_names = list(self.exported.meta["input_names"])
+            self._encode_tokenizer = AutoTokenizer.from_pretrained(model)
+            self.tokenizer = copy.deepcopy(self._encode_tokenizer)
+            dimension = self.exported.meta.get("dimension")
+            self.max_length = int(self.exported.meta["max_seq_length"])
+        else:
+            raise ValueError(f"unknown embedder backend {backend!r} (torch or onnx)")
+        # `self.tokenizer` is for callers (the chunker counts tokens with it, untruncated); encode()
+        # tokenizes with another instance, because a fast tokenizer keeps its truncation setting
+        # as state and each call with other settings rewrites it, which is not safe while another
+        # thread encodes (an ingest chunking while questions are embedded). A precaution.
+        if not dimension:
             raise ValueError(f"embedding model {model!r} does not report its dimension")
         self.dimension: int = int(dimension)
+        self.query_cache_size = query_cache_size
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()
+
+    @property
+    def model(self) -> Any:
+        """The sentence-transformers model (torch backend) or the ONNX Runtime session."""
+        return self._st if self._st is not None else self._session
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length vectors, shape (len(texts), dimension), so inner product is cosine."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        if self._st is not None:
+            vectors = self._st.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        else:
+            vectors = self._encode_onnx(texts)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One text's vector, from the LRU cache when the same text was encoded lately.
+
+        The returned array is read-only (it may be shared with later callers).
+        """
+        if self.query_cache_size <= 0:
+            return self.encode([text])[0]
+        with self._query_lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
+        vector = self.encode([text])[0]
+        vector.flags.writeable = False
+        with self._query_lock:
+            self._query_cache[text] = vector
+            self._query_cache.move_to_end(text)
+            while len(self._query_cache) > self.query_cache_size:
+                self._query_cache.popitem(last=False)
+        return vector
+
+    def clear_query_cache(self) -> None:
+        with self._query_lock:
+            self._query_cache.clear()
+
+    def warm_up(self) -> None:
+        """One small call, so the first real request does not pay for lazy initialisation."""
+        self.encode(["warm-up"])
+
+    def _encode_onnx(self, texts: list[str]) -> np.ndarray:
+        """Batches of similar length (sorted, as sentence-transformers does), padded per batch."""
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for b in range(0, len(texts), self.batch_size):
+            rows = order[b : b + self.batch_size]
+            encoded = self._encode_tokenizer(
+                [texts[i] for i in rows],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="np",
+            )
+            feed = {name: np.ascontiguousarray(encoded[name], dtype=np.int64) for name in self._input_names}
+            out[rows] = self._session.run(["sentence_embedding"], feed)[0]
+        return out
 
 
 def model_identity(model: str) -> str:

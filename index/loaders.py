@@ -1,35 +1,44 @@
 """Turning file bytes into the text spanqa stores and cites, chosen by file type.
 
-Each loader takes the raw bytes and returns `LoadedText`: the extracted text (what every
-citation points into), a title when the format has one, and page spans where there are pages.
-New formats register with `@loader(".ext", content_type=...)`.
+Each loader takes the raw bytes and the limits and returns `LoadedText`: the extracted text (what
+every citation points into), a title when the format has one, and page spans where there are pages.
+The formats live in `index.formats`; new ones register with `@loader(".ext", content_type=...)`.
+
+| suffixes | format | pages |
+|---|---|---|
+| .txt .text | plain text, any common encoding (detected) | no |
+| .md .markdown | Markdown, stored as readable text | no |
+| .html .htm .xhtml | the page's main text | no |
+| .pdf | the text layer of every page | yes |
+| .docx | paragraphs and tables in reading order | no |
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePath
 
-from charset_normalizer import from_bytes
-
 from index.errors import DocumentTooLarge, UnreadableDocument, UnsupportedFileType
-from index.types import Page
+from index.formats.base import LoadedText, LoadLimits
+from index.formats.html import load_html
+from index.formats.markdown import load_markdown
+from index.formats.pdf import load_pdf
+from index.formats.text import decode_text, load_plain_text, normalize_text
+from index.formats.word import load_docx
 
-
-@dataclass(frozen=True)
-class LoadLimits:
-    max_chars: int = 5_000_000
-    max_pages: int = 2000
-
-
-@dataclass
-class LoadedText:
-    text: str
-    content_type: str
-    title: str | None = None
-    pages: list[Page] = field(default_factory=list)
-
+__all__ = [
+    "LoadLimits",
+    "LoadedText",
+    "decode_text",
+    "normalize_text",
+    "loader",
+    "load_bytes",
+    "content_type_of",
+    "is_supported",
+    "suffix_of",
+    "supported_suffixes",
+]
 
 LoaderFn = Callable[[bytes, LoadLimits], LoadedText]
 
@@ -54,6 +63,13 @@ def loader(*suffixes: str, content_type: str) -> Callable[[LoaderFn], LoaderFn]:
     return register
 
 
+loader(".txt", ".text", content_type="text/plain")(load_plain_text)
+loader(".md", ".markdown", content_type="text/markdown")(load_markdown)
+loader(".html", ".htm", ".xhtml", content_type="text/html")(load_html)
+loader(".pdf", content_type="application/pdf")(load_pdf)
+loader(".docx", content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")(load_docx)
+
+
 def supported_suffixes() -> list[str]:
     return sorted(_REGISTRY)
 
@@ -66,8 +82,15 @@ def is_supported(filename: str) -> bool:
     return suffix_of(filename) in _REGISTRY
 
 
+def content_type_of(filename: str) -> str | None:
+    """The content type spanqa stores for this file name, or None when no loader reads it."""
+    entry = _REGISTRY.get(suffix_of(filename))
+    return entry.content_type if entry else None
+
+
 def load_bytes(data: bytes, filename: str, limits: LoadLimits = LoadLimits()) -> LoadedText:
-    """Extracts the text of a file. Raises UnsupportedFileType, UnreadableDocument, DocumentTooLarge."""
+    """Extracts the text of a file. Raises UnsupportedFileType, UnreadableDocument, DocumentTooLarge,
+    each with a message that names the file and says what is wrong."""
     suffix = suffix_of(filename)
     entry = _REGISTRY.get(suffix)
     if entry is None:
@@ -75,7 +98,12 @@ def load_bytes(data: bytes, filename: str, limits: LoadLimits = LoadLimits()) ->
             f"unsupported file type {suffix or '(no extension)'!r} for {filename!r};"
             f" supported: {', '.join(supported_suffixes())}"
         )
-    loaded = entry.fn(data, limits)
+    if not data.strip():
+        raise UnreadableDocument(f"{filename!r} is empty")
+    try:
+        loaded = entry.fn(data, limits)
+    except (UnreadableDocument, DocumentTooLarge) as error:
+        raise type(error)(f"{filename!r}: {error}") from None
     text = loaded.text
     if len(text) > limits.max_chars:
         raise DocumentTooLarge(
@@ -84,53 +112,3 @@ def load_bytes(data: bytes, filename: str, limits: LoadLimits = LoadLimits()) ->
     if not text.strip():
         raise UnreadableDocument(f"{filename!r} contains no text")
     return loaded
-
-
-def normalize_text(text: str) -> str:
-    """One newline convention and no byte-order mark; everything else is kept as it is."""
-    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-
-
-def decode_text(data: bytes, what: str = "the file") -> str:
-    """Decodes bytes in any common encoding (detected), or raises UnreadableDocument."""
-    if not data.strip():
-        raise UnreadableDocument(f"{what} is empty")
-    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
-        if data.startswith(bom):
-            try:
-                return normalize_text(data.decode(encoding))
-            except UnicodeDecodeError:
-                break
-    try:
-        return normalize_text(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        pass
-    if b"\x00" in data:
-        raise UnreadableDocument(f"{what} is binary data, not text")
-    best = from_bytes(data).best()
-    if best is None:
-        raise UnreadableDocument(f"{what} is not text in any common encoding")
-    text = str(best)
-    if _control_ratio(text) > 0.05:
-        raise UnreadableDocument(f"{what} is binary data, not text")
-    return normalize_text(text)
-
-
-def _control_ratio(text: str) -> float:
-    if not text:
-        return 0.0
-    sample = text[:100_000]
-    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\n\r\t\f") or 0x7F <= ord(ch) < 0xA0)
-    return bad / len(sample)
-
-
-@loader(".txt", ".text", content_type="text/plain")
-def load_plain_text(data: bytes, limits: LoadLimits) -> LoadedText:
-    return LoadedText(text=decode_text(data), content_type="text/plain")
-
-
-@loader(".md", ".markdown", content_type="text/markdown")
-def load_markdown(data: bytes, limits: LoadLimits) -> LoadedText:
-    text = decode_text(data)
-    title = next((line.lstrip("#").strip() for line in text.splitlines() if line.startswith("# ")), None)
-    return LoadedText(text=text, content_type="text/markdown", title=title)

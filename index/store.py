@@ -23,7 +23,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -98,6 +98,16 @@ class DocumentInfo:
     pages: int
 
 
+@dataclass(frozen=True)
+class ChunkSnapshot:
+    """Every stored chunk (by id) as of one write `generation`: what derived indexes (BM25) are built from."""
+
+    generation: int
+    ids: list[int]
+    doc_ids: list[str]
+    texts: list[str]  # empty strings when taken without text
+
+
 class Store(Protocol):
     """What the rest of spanqa needs from a document + vector store."""
 
@@ -111,10 +121,14 @@ class Store(Protocol):
     def get_info(self, doc_id: str) -> DocumentInfo | None: ...
     def list_documents(self, offset: int = 0, limit: int = 50) -> list[DocumentInfo]: ...
     def count_documents(self) -> int: ...
+    def doc_ids_matching(self, metadata: Mapping[str, Any]) -> list[str]: ...
     def count_chunks(self) -> int: ...
     def get_chunks(self, chunk_ids: Sequence[int]) -> list[Chunk]: ...
     def chunks_of(self, doc_id: str) -> list[Chunk]: ...
     def all_chunk_ids(self) -> list[int]: ...
+    def generation(self) -> int: ...
+    def chunk_snapshot(self, with_text: bool = True) -> ChunkSnapshot: ...
+    def chunk_vectors(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]: ...
     def search(
         self, vector: np.ndarray, k: int, doc_ids: Collection[str] | None = None
     ) -> list[tuple[Chunk, float]]: ...
@@ -567,6 +581,45 @@ class FaissSqliteStore:
                 return
         raise IndexCorrupt(f"the index in {self.directory} keeps changing under a read-only check")
 
+    def verify(self) -> list[str]:
+        """A deeper check than `check()`, for `spanqa index check`: the problems found, [] when none.
+
+        SQLite's own integrity check; FAISS ids equal to SQLite chunk ids; no chunk without its
+        document and no document without chunks; every chunk slices its document's text exactly
+        (what every citation relies on) and names a page the document has.
+        """
+        problems: list[str] = []
+        try:
+            self.check()
+        except IndexCorrupt as error:
+            problems.append(str(error))
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            integrity = [row[0] for row in conn.execute("PRAGMA quick_check")]
+            if integrity != ["ok"]:
+                problems.append(f"SQLite integrity check: {'; '.join(integrity[:5])}")
+            queries = {
+                "chunks without their document": "SELECT COUNT(*) FROM chunks c"
+                " WHERE NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = c.doc_id)",
+                "documents without chunks": "SELECT COUNT(*) FROM documents d"
+                " WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.doc_id = d.id)",
+                "chunks whose offsets do not slice their document's text to the chunk's text":
+                "SELECT COUNT(*) FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.start_char < 0"
+                " OR c.end_char > d.chars OR substr(d.text, c.start_char + 1, c.end_char - c.start_char) != c.text",
+                "chunks on a page their document does not have": "SELECT COUNT(*) FROM chunks c"
+                " JOIN documents d ON d.id = c.doc_id WHERE c.page IS NOT NULL AND (c.page < 1 OR c.page > d.page_count)",
+                "chunk vectors of the wrong size": "SELECT COUNT(*) FROM chunks WHERE length(vector) != ?",
+            }
+            for problem, sql in queries.items():
+                params = (4 * self.dimension,) if "?" in sql else ()
+                count = conn.execute(sql, params).fetchone()[0]
+                if count:
+                    problems.append(f"{count} {problem}")
+        finally:
+            conn.execute("COMMIT")
+        return problems
+
     # ---- writes -----------------------------------------------------------------------------
 
     def add(self, document: Document, chunks: list[Chunk], vectors: np.ndarray) -> list[Chunk]:
@@ -814,6 +867,34 @@ class FaissSqliteStore:
     def all_chunk_ids(self) -> list[int]:
         return [row[0] for row in self._reader().execute("SELECT id FROM chunks ORDER BY id")]
 
+    def generation(self) -> int:
+        """The write generation committed in SQLite. Every add, replace and delete bumps it, so an index
+        derived from the chunks is current exactly when it was built at this generation."""
+        return int(self._meta(self._reader())["generation"])
+
+    def chunk_snapshot(self, with_text: bool = True) -> ChunkSnapshot:
+        """Every chunk's id, document id and text, by id, read in one transaction with their generation."""
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            generation = int(self._meta(conn)["generation"])
+            text = "text" if with_text else "''"
+            rows = conn.execute(f"SELECT id, doc_id, {text} FROM chunks ORDER BY id").fetchall()
+        finally:
+            conn.execute("COMMIT")
+        return ChunkSnapshot(generation, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+
+    def chunk_vectors(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """The stored vectors of those of these chunks that exist."""
+        conn = self._reader()
+        found: dict[int, np.ndarray] = {}
+        for begin in range(0, len(chunk_ids), _SQL_VARIABLES):
+            part = [int(i) for i in chunk_ids[begin : begin + _SQL_VARIABLES]]
+            marks = ",".join("?" * len(part))
+            for chunk_id, blob in conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", part):
+                found[chunk_id] = np.frombuffer(blob, dtype="<f4")
+        return found
+
     def get_document(self, doc_id: str) -> Document | None:
         row = self._reader().execute(
             "SELECT id, title, text, pages, metadata, source, content_type, content_hash, created_at"
@@ -849,6 +930,33 @@ class FaissSqliteStore:
 
     def count_documents(self) -> int:
         return self._reader().execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+
+    def doc_ids_matching(self, metadata: Mapping[str, Any]) -> list[str]:
+        """Ids of the documents whose metadata has every key of `metadata` with an equal value (JSON
+        types compared: 1 matches 1.0 but neither "1" nor true); a list value matches any of its values."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for key, value in metadata.items():
+            if not isinstance(key, str) or not key or '"' in key:
+                raise ValueError(f"metadata key {key!r} must be a non-empty string without '\"'")
+            path = f'$."{key}"'
+            alternatives: list[str] = []
+            for item in value if isinstance(value, list) else [value]:
+                if item is None:
+                    alternatives.append("json_type(metadata, ?) = 'null'")
+                    params.append(path)
+                elif isinstance(item, bool):
+                    alternatives.append("json_type(metadata, ?) = ?")
+                    params += [path, "true" if item else "false"]
+                elif isinstance(item, (int, float, str)):
+                    types = "('text')" if isinstance(item, str) else "('integer', 'real')"
+                    alternatives.append(f"(json_type(metadata, ?) IN {types} AND json_extract(metadata, ?) = ?)")
+                    params += [path, path, item]
+                else:
+                    raise ValueError(f"metadata value {item!r} for {key!r} is not a string, number, boolean or null")
+            clauses.append(f"({' OR '.join(alternatives)})" if alternatives else "0")
+        where = " AND ".join(clauses) or "1"
+        return [row[0] for row in self._reader().execute(f"SELECT id FROM documents WHERE {where} ORDER BY id", params)]
 
     def count_chunks(self) -> int:
         return self._reader().execute("SELECT COUNT(*) FROM chunks").fetchone()[0]

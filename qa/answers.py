@@ -23,6 +23,7 @@ class Passage:
     score: float  # the score that ranked it (dense cosine, BM25, fused ...)
     rank: int = 0
     scores: dict[str, float] = field(default_factory=dict)  # per retriever, e.g. {"dense": .., "bm25": ..}
+    ranks: dict[str, int] = field(default_factory=dict)  # rank in each retriever's list, e.g. {"dense": 3, "bm25": 1}
 
 
 @dataclass(frozen=True)

@@ -1,31 +1,35 @@
 """The one place that reads the settings and wires the parts. API, CLI and eval all call it.
 
 ingest: loaders -> chunker -> embedder -> store
-ask:    retriever (embedder + store) -> reader -> answers (citations checked)
+ask:    retriever (dense / BM25 / hybrid, optional cross-encoder rerank) -> reader -> answers (citations checked)
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index.bm25 import BM25Index
 from index.chunker import chunk_text
 from index.embedder import Embedder
-from index.errors import DocumentNotFound, InvalidRequest
+from index.errors import DocumentNotFound, InvalidRequest, SpanqaError
 from index.loaders import LoadLimits, load_bytes
 from index.store import DocumentInfo, FaissSqliteStore, Store
 from index.types import Chunk, Document, Page
 from qa.answers import Answer, Passage, check_citation, make_answer
-from qa.reader import Reader, confidence
-from qa.retriever import Retriever
+from qa.batching import MicroBatcher
+from qa.reader import Reader, Reading, confidence
+from qa.rerank import LazyReranker, Reranker
+from qa.retriever import Mode, Retriever
 from qa.settings import Settings, get_settings
 
 
@@ -59,6 +63,8 @@ class AskResult:
     timings_ms: dict[str, float]
     best_score: float | None = None
     null_score: float | None = None
+    retrieval: str = ""  # the retrieval mode used
+    reranked: bool = False
 
 
 def content_hash(doc: NewDocument) -> str:
@@ -91,14 +97,59 @@ def default_title(doc: NewDocument) -> str:
     return first_line[:80]
 
 
+def make_embedder(settings: Settings) -> Embedder:
+    """The embedding model the settings configure (the one the index must have been built with)."""
+    return Embedder(
+        settings.embedding_model, device=settings.device, batch_size=settings.embed_batch_size,
+        backend=settings.backend, onnx_precision=settings.onnx_precision, cache_dir=settings.model_cache,
+        threads=settings.torch_threads, query_cache_size=settings.query_cache_size,
+    )
+
+
 class Pipeline:
-    def __init__(self, settings: Settings, embedder: Embedder, reader: Reader, store: Store) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        reader: Reader,
+        store: Store,
+        *,
+        bm25: BM25Index | None = None,
+        reranker: Reranker | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.reader = reader
         self.store = store
-        self.retriever = Retriever(embedder, store)
+        # BM25 lives beside the store and follows its write generation (see index.bm25).
+        self.bm25 = bm25 if bm25 is not None else BM25Index(settings.data_dir / "bm25", store)
+        # The cross-encoder loads on the first reranked question.
+        self.reranker = reranker if reranker is not None else LazyReranker(
+            settings.rerank_model,
+            max_length=settings.rerank_max_length,
+            batch_size=settings.rerank_batch_size,
+            device=settings.device,
+            threads=settings.torch_threads,
+        )
+        self.retriever = Retriever(
+            embedder,
+            store,
+            self.bm25,
+            self.reranker,
+            mode=settings.retrieval,
+            rrf_k=settings.rrf_k,
+            depth=settings.retrieval_depth,
+            rerank=settings.rerank,
+            rerank_candidates=settings.rerank_candidates,
+        )
         self._write_lock = threading.Lock()
+        # Concurrent questions share reader calls (see qa.batching); None: each reads alone.
+        self.read_batcher: MicroBatcher[tuple[str, list[str], int], Reading] | None = None
+        if settings.batch_max_questions > 1:
+            self.read_batcher = MicroBatcher(
+                self._read_many, max_batch=settings.batch_max_questions, window_ms=settings.batch_window_ms,
+                name="reader-batcher",
+            )
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, read_only: bool = False) -> "Pipeline":
@@ -107,7 +158,7 @@ class Pipeline:
             import torch
 
             torch.set_num_threads(settings.torch_threads)
-        embedder = Embedder(settings.embedding_model, device=settings.device, batch_size=settings.embed_batch_size)
+        embedder = make_embedder(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = FaissSqliteStore(
             settings.data_dir,
@@ -124,11 +175,15 @@ class Pipeline:
                 stride=settings.reader_stride,
                 batch_size=settings.reader_batch_size,
                 max_answer_tokens=settings.max_answer_tokens,
+                backend=settings.backend,
+                onnx_precision=settings.onnx_precision,
+                cache_dir=settings.model_cache,
+                threads=settings.torch_threads,
             )
+            return cls(settings, embedder, reader, store)
         except BaseException:
             store.close()
             raise
-        return cls(settings, embedder, reader, store)
 
     # ---- ingest -------------------------------------------------------------------------
 
@@ -181,14 +236,25 @@ class Pipeline:
         *,
         batch_size: int = 64,
         progress: Callable[[int], None] | None = None,
+        on_error: Callable[[NewDocument, SpanqaError], None] | None = None,
     ) -> list[IngestResult]:
-        """Ingests documents in batches: one embedding call and one store transaction per batch."""
+        """Ingests documents in batches: one embedding call and one store transaction per batch.
+
+        With `on_error`, a document refused on its own (too long, no text) is handed to it and left
+        out of the results instead of stopping the whole ingest.
+        """
         results: list[IngestResult] = []
         for batch in _batched(docs, batch_size):
             prepared: list[tuple[Document, list[Chunk]]] = []
             batch_results: list[IngestResult | None] = []
             for doc in batch:
-                item = self._prepare(doc)
+                try:
+                    item = self._prepare(doc)
+                except SpanqaError as error:
+                    if on_error is None:
+                        raise
+                    on_error(doc, error)
+                    continue
                 if isinstance(item, IngestResult):
                     batch_results.append(item)
                 else:
@@ -215,6 +281,7 @@ class Pipeline:
                 results.append(result)
             if progress:
                 progress(len(batch))
+        self.bm25.sync()  # the writer pays for the BM25 rebuild, once per ingest, not the next question
         return results
 
     def ingest_bytes(
@@ -227,6 +294,24 @@ class Pipeline:
         metadata: dict[str, Any] | None = None,
         source: str | None = None,
     ) -> IngestResult:
+        return self.ingest(
+            self.load(data, filename, title=title, doc_id=doc_id, metadata=metadata, source=source)
+        )
+
+    def load(
+        self,
+        data: bytes,
+        filename: str,
+        *,
+        title: str | None = None,
+        doc_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        source: str | None = None,
+    ) -> NewDocument:
+        """A file's bytes as a document to ingest (its text extracted within the settings' limits).
+
+        Raises DocumentTooLarge, UnsupportedFileType or UnreadableDocument; nothing is written.
+        """
         if len(data) > self.settings.max_upload_bytes:
             from index.errors import DocumentTooLarge
 
@@ -234,24 +319,26 @@ class Pipeline:
                 f"{filename!r} is {len(data):,} bytes, over the upload limit of {self.settings.max_upload_bytes:,}"
             )
         loaded = load_bytes(data, filename, self.load_limits)
-        return self.ingest(
-            NewDocument(
-                text=loaded.text,
-                title=title or loaded.title or Path(filename).stem,
-                id=doc_id,
-                metadata=metadata or {},
-                source=source or filename,
-                content_type=loaded.content_type,
-                pages=loaded.pages,
-            )
+        return NewDocument(
+            text=loaded.text,
+            title=title or loaded.title or Path(filename).stem,
+            id=doc_id,
+            metadata=metadata or {},
+            source=source or filename,
+            content_type=loaded.content_type,
+            pages=loaded.pages,
         )
 
-    def ingest_path(self, path: Path, *, doc_id: str | None = None) -> IngestResult:
-        return self.ingest_bytes(path.read_bytes(), path.name, doc_id=doc_id, source=str(path))
+    def ingest_path(self, path: Path, *, doc_id: str | None = None, source: str | None = None) -> IngestResult:
+        return self.ingest_bytes(path.read_bytes(), path.name, doc_id=doc_id, source=source or str(path))
 
     @property
     def load_limits(self) -> LoadLimits:
-        return LoadLimits(max_chars=self.settings.max_document_chars, max_pages=self.settings.max_pages)
+        return LoadLimits(
+            max_chars=self.settings.max_document_chars,
+            max_pages=self.settings.max_pages,
+            max_unpacked_bytes=self.settings.max_unpacked_bytes,
+        )
 
     # ---- ask ----------------------------------------------------------------------------
 
@@ -266,11 +353,37 @@ class Pipeline:
             )
         return question
 
+    def filter_documents(
+        self, doc_ids: Collection[str] | None, metadata: Mapping[str, Any] | None
+    ) -> Collection[str] | None:
+        """The ids of the documents `ask` may read: `doc_ids` (None: all) narrowed to those whose
+        metadata matches `metadata` (equality per key; a list value matches any of its values)."""
+        if not metadata:
+            return doc_ids
+        for key, value in metadata.items():
+            if not key or '"' in key:
+                raise InvalidRequest(f"metadata filter key {key!r} must be non-empty and must not contain '\"'")
+            for item in value if isinstance(value, list) else [value]:
+                if item is not None and not isinstance(item, (str, int, float, bool)):
+                    raise InvalidRequest(
+                        f"metadata filter {key!r}: values must be strings, numbers, booleans or null, got {item!r}"
+                    )
+        matching = set(self.store.doc_ids_matching(metadata))
+        return matching if doc_ids is None else matching.intersection(doc_ids)
+
     def retrieve(
-        self, question: str, top_k: int | None = None, doc_ids: Collection[str] | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        doc_ids: Collection[str] | None = None,
+        *,
+        retrieval: Mode | None = None,
+        rerank: bool | None = None,
     ) -> list[Passage]:
+        """The passages `ask` would read (retrieval mode and rerank default to the settings')."""
         question = self.validate_question(question)
-        return self.retriever.search(question, top_k or self.settings.top_k, doc_ids=doc_ids).passages
+        top_k = top_k or self.settings.top_k
+        return self.retriever.search(question, top_k, doc_ids=doc_ids, mode=retrieval, rerank=rerank).passages
 
     def ask(
         self,
@@ -279,18 +392,27 @@ class Pipeline:
         top_k: int | None = None,
         max_answers: int | None = None,
         doc_ids: Collection[str] | None = None,
+        retrieval: Mode | None = None,
+        rerank: bool | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> AskResult:
+        """Answers `question` from the documents `doc_ids` (all when None) whose metadata has every
+        key-value pair of `metadata` (a list value: any of its values); the filter applies before
+        retrieval, so only those documents are read."""
         t0 = time.perf_counter()
         question = self.validate_question(question)
+        doc_ids = self.filter_documents(doc_ids, metadata)
         top_k = top_k or self.settings.top_k
         max_answers = max_answers or self.settings.max_answers
-        retrieval = self.retriever.search(question, top_k, doc_ids=doc_ids)
-        passages = retrieval.passages
-        t1 = time.perf_counter()
-        answers, best, null = self.read(question, passages, max_answers)
+        # Announced to the micro-batcher: a reader batch forming now waits a moment for this one.
+        with self.read_batcher.expecting() if self.read_batcher else contextlib.nullcontext():
+            found = self.retriever.search(question, top_k, doc_ids=doc_ids, mode=retrieval, rerank=rerank)
+            passages = found.passages
+            t1 = time.perf_counter()
+            answers, best, null = self.read(question, passages, max_answers)
         t2 = time.perf_counter()
         timings = {
-            **retrieval.timings_ms,
+            **found.timings_ms,
             "retrieve": (t1 - t0) * 1000,
             "read": (t2 - t1) * 1000,
             "total": (t2 - t0) * 1000,
@@ -303,6 +425,8 @@ class Pipeline:
             timings_ms=timings,
             best_score=best,
             null_score=null,
+            retrieval=retrieval or self.settings.retrieval,
+            reranked=self.settings.rerank if rerank is None else rerank,
         )
 
     def read(
@@ -311,7 +435,10 @@ class Pipeline:
         """Reads passages; returns answers at or above the no-answer threshold, best and null scores."""
         if not passages:
             return [], None, None
-        reading = self.reader.read(question, [p.text for p in passages], n_best=max(10, 3 * max_answers))
+        read = passages_to_read(passages, self.settings.reader_min_score_ratio)
+        request = (question, [passages[i].text for i in read], max(10, 3 * max_answers))
+        reading = self.read_batcher.submit(request) if self.read_batcher else self._read_many([request])[0]
+        passages = [passages[i] for i in read]  # span.context_index points into the passages read
         threshold = self.settings.no_answer_threshold
         best = reading.spans[0].score if reading.spans else None
         answers: list[Answer] = []
@@ -333,18 +460,48 @@ class Pipeline:
             answers.append(
                 make_answer(passage, span.start, span.end, span.score, confidence(span.score, threshold))
             )
-        self._check_citations(answers)
+        answers = self._check_citations(answers)
         return answers, best, reading.null_score
 
-    def _check_citations(self, answers: list[Answer]) -> None:
-        """The promise, checked where answers are made: the document slices to the answer."""
-        texts: dict[str, str] = {}
+    def _read_many(self, requests: list[tuple[str, list[str], int]]) -> list[Reading]:
+        """One reader call for several (question, passage texts, n_best) requests."""
+        n_best = max(n for _, _, n in requests)
+        readings = self.reader.read_batch([q for q, _, _ in requests], [c for _, c, _ in requests], n_best=n_best)
+        return [Reading(r.spans[:n], r.null_score) for r, (_, _, n) in zip(readings, requests)]
+
+    def warm_up(self) -> None:
+        """Runs the models once, so the first question is not slow (lazy initialisation)."""
+        self.embedder.warm_up()
+        self.reader.warm_up()
+
+    def _check_citations(self, answers: list[Answer]) -> list[Answer]:
+        """The promise, checked where answers are made: the document slices to the answer.
+
+        An answer read from a passage whose document was deleted or replaced after retrieval (a
+        concurrent write: its chunk is gone) is dropped, not returned with a citation that no longer
+        holds; a mismatch on a document that did not change is a bug and raises CitationMismatch.
+        """
+        texts: dict[str, str | None] = {}
+        kept: list[Answer] = []
         for answer in answers:
             doc_id = answer.citation.doc_id
             if doc_id not in texts:
                 document = self.store.get_document(doc_id)
-                texts[doc_id] = document.text if document else ""
-            check_citation(answer, texts[doc_id])
+                texts[doc_id] = document.text if document else None
+            text = texts[doc_id]
+            holds = text is not None and text[answer.citation.start : answer.citation.end] == answer.text
+            if not holds and not self._chunk_exists(answer.citation.passage.chunk_id):
+                continue
+            check_citation(answer, text or "")
+            kept.append(answer)
+        return kept
+
+    def _chunk_exists(self, chunk_id: int) -> bool:
+        try:
+            self.store.get_chunks([chunk_id])
+        except KeyError:
+            return False
+        return True
 
     # ---- documents ----------------------------------------------------------------------
 
@@ -367,6 +524,7 @@ class Pipeline:
         with self._write_lock:
             if not self.store.delete(doc_id):
                 raise DocumentNotFound(f"no document with id {doc_id!r}")
+            self.bm25.sync()
 
     def health(self) -> dict[str, Any]:
         return {
@@ -378,7 +536,29 @@ class Pipeline:
         }
 
     def close(self) -> None:
+        if self.read_batcher is not None:
+            self.read_batcher.close()
         self.store.close()
+
+
+def passages_to_read(passages: list[Passage], min_ratio: float) -> list[int]:
+    """Indexes of the passages worth reading in hybrid retrieval: the first (the retriever's
+    best) and every other whose fused (RRF) score is at least `min_ratio` times the first one's.
+
+    Reading time grows with every passage, and on the SQuAD dev split a passage fused far below
+    the best rarely holds the answer but often holds a spurious high-scoring span, so skipping
+    them is both faster and more accurate (bench/levers.py measures it). Only fused scores are
+    used: a dense-only or BM25-only score alone misjudges too often (the seed article's
+    "national security adviser" passage scores half the best in dense, first in BM25), and
+    reranked passages are all read (the cross-encoder already chose them).
+    """
+    if len(passages) <= 1 or min_ratio <= 0:
+        return list(range(len(passages)))
+    first = passages[0].scores
+    if "rrf" not in first or "rerank" in first or first["rrf"] <= 0:
+        return list(range(len(passages)))
+    floor = min_ratio * first["rrf"]
+    return [i for i, p in enumerate(passages) if i == 0 or p.scores.get("rrf", floor) >= floor]
 
 
 def _batched(items: Iterable[NewDocument], size: int) -> Iterator[list[NewDocument]]:

@@ -4,6 +4,9 @@ transformers 5 has no question-answering pipeline, so windowing and span decodin
 Text becomes model windows through `qa.windows.encode_windows` (the same function training
 uses); windows of all (question, context) pairs are run through the model in length-sorted
 batches, and each window's start/end logits are decoded into character spans with numpy.
+The model runs in PyTorch (`backend="torch"`) or in ONNX Runtime (`backend="onnx"`, fp32 or
+dynamic int8, exported once and cached by `index.onnx_export`); tokenization and decoding are
+the same for both.
 
 Scores are raw logits, `start_logit + end_logit`, never softmaxed per window: a softmax would
 normalise each window on its own, so two windows' probabilities would not be comparable, while
@@ -13,14 +16,19 @@ from every passage, and one no-answer threshold apply to all of them (see `confi
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
 
 import numpy as np
 import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
 from qa.windows import Windows, encode_windows
+
+Backend = Literal["torch", "onnx"]
 
 # How many best start and end tokens per window are paired up when decoding (k x k candidates).
 TOP_K_TOKENS = 20
@@ -80,8 +88,17 @@ class Reader:
         stride: int = 96,
         batch_size: int = 16,
         max_answer_tokens: int = 30,
+        backend: Backend = "torch",
+        onnx_precision: Literal["fp32", "int8"] = "int8",
+        cache_dir: Path | None = None,
+        threads: int = 0,
     ) -> None:
+        """`backend="onnx"` runs the model in ONNX Runtime: exported (and with
+        `onnx_precision="int8"` quantized) once into `cache_dir`, then loaded from there.
+        `threads`: ONNX Runtime intra-op threads (0 = one per physical core); the torch
+        backend uses torch's global setting (`torch.set_num_threads`)."""
         self.name = model
+        self.backend = backend
         self.device = torch.device(device)
         self.max_length = max_length
         self.stride = stride
@@ -94,10 +111,25 @@ class Reader:
                 f"(questions take up to {MAX_QUESTION_TOKENS}), got {stride}"
             )
         self.tokenizer = AutoTokenizer.from_pretrained(model)
-        self.model = AutoModelForQuestionAnswering.from_pretrained(model).to(self.device).eval()
+        # Questions are clipped with their own tokenizer instance: a fast tokenizer keeps its
+        # truncation setting as state and each call with other settings rewrites it, which is not
+        # safe while another thread encodes with it (concurrent requests). With two instances,
+        # each keeps one setting for good. (A precaution: no failure was reproduced.)
+        self._question_tokenizer = copy.deepcopy(self.tokenizer)
+        self.model: SpanModel
+        if backend == "torch":
+            self.model = TorchSpanModel(model, self.device)
+        elif backend == "onnx":
+            self.model = OnnxSpanModel(model, cache_dir=cache_dir, precision=onnx_precision, threads=threads)
+        else:
+            raise ValueError(f"unknown reader backend {backend!r} (torch or onnx)")
         # Models without segment embeddings (RoBERTa, DistilBERT) take no token_type_ids.
         self._uses_token_type_ids = "token_type_ids" in self.tokenizer.model_input_names
         self._cls_id = self.tokenizer.cls_token_id
+
+    def warm_up(self) -> None:
+        """One small read, so the first real request does not pay for lazy initialisation."""
+        self.read("What is this?", ["This is a warm-up passage for the reader model."], n_best=1)
 
     def read(self, question: str, contexts: list[str], n_best: int = 5) -> Reading:
         """The `n_best` spans answering `question` across all `contexts`, best first."""
@@ -154,7 +186,7 @@ class Reader:
 
     def _clip_question(self, question: str) -> str:
         """The question cut after its first `MAX_QUESTION_TOKENS` tokens (most are far shorter)."""
-        encoded = self.tokenizer(
+        encoded = self._question_tokenizer(
             question.strip(), add_special_tokens=False, return_offsets_mapping=True
         )
         offsets = encoded["offset_mapping"]
@@ -174,24 +206,19 @@ class Reader:
         n, width = windows.input_ids.shape
         start_out = np.full((n, width), -np.inf, dtype=np.float32)
         end_out = np.full((n, width), -np.inf, dtype=np.float32)
-        with torch.inference_mode():
-            for b in range(0, n, self.batch_size):
-                rows = order[b : b + self.batch_size]
-                used = np.flatnonzero(mask[rows].any(axis=0))  # columns not padding everywhere
-                cols = slice(int(used[0]), int(used[-1]) + 1)
-                inputs = {
-                    "input_ids": windows.input_ids[rows, cols],
-                    "attention_mask": windows.attention_mask[rows, cols],
-                }
-                if self._uses_token_type_ids and windows.token_type_ids is not None:
-                    inputs["token_type_ids"] = windows.token_type_ids[rows, cols]
-                tensors = {
-                    k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.int64)).to(self.device)
-                    for k, v in inputs.items()
-                }
-                out = self.model(**tensors)
-                start_out[rows, cols] = out.start_logits.float().cpu().numpy()
-                end_out[rows, cols] = out.end_logits.float().cpu().numpy()
+        for b in range(0, n, self.batch_size):
+            rows = order[b : b + self.batch_size]
+            used = np.flatnonzero(mask[rows].any(axis=0))  # columns not padding everywhere
+            cols = slice(int(used[0]), int(used[-1]) + 1)
+            inputs = {
+                "input_ids": windows.input_ids[rows, cols],
+                "attention_mask": windows.attention_mask[rows, cols],
+            }
+            if self._uses_token_type_ids and windows.token_type_ids is not None:
+                inputs["token_type_ids"] = windows.token_type_ids[rows, cols]
+            start, end = self.model({k: np.ascontiguousarray(v, dtype=np.int64) for k, v in inputs.items()})
+            start_out[rows, cols] = start
+            end_out[rows, cols] = end
         start_out[~mask] = -np.inf
         end_out[~mask] = -np.inf
         return start_out, end_out
@@ -262,6 +289,44 @@ class Reader:
                     found.append((start, end, float(s_val[w, f // k]), float(e_val[w, f % k])))
             out.append(found)
         return out
+
+
+class SpanModel(Protocol):
+    """Start and end logits (batch x tokens, float32) for int64 model inputs."""
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class TorchSpanModel:
+    """The model in PyTorch (any device)."""
+
+    def __init__(self, model: str, device: torch.device) -> None:
+        self.device = device
+        self.model = AutoModelForQuestionAnswering.from_pretrained(model).to(device).eval()
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        with torch.inference_mode():
+            out = self.model(**{k: torch.from_numpy(v).to(self.device) for k, v in inputs.items()})
+        return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
+
+
+class OnnxSpanModel:
+    """The model in ONNX Runtime on CPU, exported once into `cache_dir` (see index.onnx_export)."""
+
+    def __init__(
+        self, model: str, *, cache_dir: Path | None, precision: Literal["fp32", "int8"], threads: int = 0
+    ) -> None:
+        from index.onnx_export import default_cache_dir, exported_model, make_session
+
+        self.exported = exported_model(
+            model, cache_dir or default_cache_dir(), task="question-answering", precision=precision
+        )
+        self.session = make_session(self.exported.path, threads=threads)
+        self.input_names = list(self.exported.meta["input_names"])
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        start, end = self.session.run(["start_logits", "end_logits"], {k: inputs[k] for k in self.input_names})
+        return start, end
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:

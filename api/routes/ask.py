@@ -11,4 +11,14 @@ router = APIRouter(tags=["ask"])
 @router.post("/ask", response_model=AskResponse, responses={422: {"model": ErrorOut}})
 def ask(body: AskRequest, pipeline: PipelineDep) -> AskResponse:
     """Answers a question with verbatim spans of the indexed documents, each with its citation."""
-    return AskResponse.of(pipeline.ask(body.question, top_k=body.top_k, max_answers=body.max_answers))
+    return AskResponse.of(
+        pipeline.ask(
+            body.question,
+            top_k=body.top_k,
+            max_answers=body.max_answers,
+            retrieval=body.retrieval,
+            rerank=body.rerank,
+            doc_ids=body.filters.doc_ids if body.filters else None,
+            metadata=body.filters.metadata if body.filters else None,
+        )
+    )

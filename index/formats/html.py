@@ -1,0 +1,105 @@
+"""HTML: the main text of the page (trafilatura), without navigation, scripts or styles.
+
+Navigation, scripts, styles and other non-content elements are removed first, then trafilatura
+extracts the main content (paragraphs, lists, tables); when it finds none (a tiny page), the text of
+the cleaned body is used. Paragraphs stay on lines of their own. The title is the page's `<title>`,
+else its first `<h1>`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import lxml.html
+import trafilatura
+from lxml.etree import ParserError
+
+from index.errors import UnreadableDocument
+from index.formats.base import LoadedText, LoadLimits, tidy_text
+from index.formats.text import decode_text
+
+# trafilatura logs a warning for every page it finds too short; the loader reports what matters.
+logging.getLogger("trafilatura").setLevel(logging.ERROR)
+
+_NOT_CONTENT = (
+    "//script|//style|//noscript|//template|//nav|//svg|//canvas|//iframe|//object|//embed"
+    "|//*[@role='navigation']|//*[@aria-hidden='true']"
+)
+_BLOCKS = {
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "footer",
+    "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "ol", "p", "pre", "section",
+    "table", "tr", "ul",
+}
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_TABLE_RULE = re.compile(r"^[ \t|:-]*-[ \t|:-]*(?:\n|\Z)", re.MULTILINE)  # trafilatura's `|---|---|` lines
+
+
+def load_html(data: bytes, limits: LoadLimits) -> LoadedText:
+    source = _decode(data, limits)
+    try:
+        tree = lxml.html.document_fromstring(source)
+    except (ParserError, ValueError) as error:
+        raise UnreadableDocument(f"not a readable HTML page ({error})") from None
+    title = _title(tree)
+    for element in tree.xpath(_NOT_CONTENT):
+        element.drop_tree()
+    text = _main_text(tree) or _body_text(tree)
+    return LoadedText(text=text, content_type="text/html", title=title)
+
+
+def _decode(data: bytes, limits: LoadLimits) -> str:
+    """The page as text: the charset its `<meta>` declares when that decodes, else detected."""
+    declared = _META_CHARSET.search(data[:4096])
+    if declared and not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode(declared.group(1).decode("ascii"))
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return decode_text(data, max_chars=limits.max_chars)
+
+
+def _title(tree: lxml.html.HtmlElement) -> str | None:
+    for path in ("//title", "//h1"):
+        for element in tree.xpath(path):
+            title = " ".join(element.text_content().split())
+            if title:
+                return title
+    return None
+
+
+def _main_text(tree: lxml.html.HtmlElement) -> str:
+    extracted = trafilatura.extract(
+        tree,
+        output_format="txt",
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_links=False,
+        favor_recall=True,
+        deduplicate=False,
+    )
+    return tidy_text(_TABLE_RULE.sub("", extracted or ""))
+
+
+def _body_text(tree: lxml.html.HtmlElement) -> str:
+    """All text of the (cleaned) page, a line per block element."""
+    parts: list[str] = []
+
+    def walk(element: lxml.html.HtmlElement) -> None:
+        block = isinstance(element.tag, str) and element.tag.lower() in _BLOCKS
+        if block:
+            parts.append("\n")
+        if element.text and isinstance(element.tag, str):
+            parts.append(element.text)
+        for child in element:
+            walk(child)
+            if child.tail:
+                parts.append(child.tail)
+        if block:
+            parts.append("\n")
+
+    body = tree.find("body")
+    walk(body if body is not None else tree)
+    lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
+    return tidy_text("\n".join(line for line in lines if line))
