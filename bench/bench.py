@@ -84,13 +84,27 @@ def configured() -> dict[str, Any]:
     return {k: settings[k] for k in keys if k in settings}
 
 
-def run(plan: Plan, *, squad_dir: Path, work_dir: Path, console: Console) -> dict[str, Any]:
+def run(
+    plan: Plan, *, squad_dir: Path, work_dir: Path, console: Console, levers: bool = False
+) -> dict[str, Any]:
     results: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "mode": "quick" if plan is QUICK else "full",
         "machine": machine(),
         "settings": configured(),
     }
+    if levers:
+        # Before/after of each speed lever, measured back to back on the same inputs, and
+        # before the HTTP load so the two never compete for the cores.
+        from bench.levers import FULL as LEVERS_FULL
+        from bench.levers import QUICK as LEVERS_QUICK
+        from bench.levers import measure_levers
+
+        console.log("speed levers: before/after")
+        results["levers"] = measure_levers(
+            LEVERS_QUICK if plan is QUICK else LEVERS_FULL,
+            squad_dir=squad_dir, work_dir=work_dir / "levers", log=console.log,
+        )
     corpus = load_corpus(squad_dir, plan.max_paragraphs)
     data_dir = work_dir / "index"
 
@@ -219,6 +233,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--with-1m", action="store_true", help="also FAISS at 1M vectors (HNSW build takes minutes)")
     parser.add_argument("--squad-dir", type=Path, default=SQUAD_DIR, help="folder of the shared SQuAD files")
     parser.add_argument("--markdown", action="store_true", help="also print the README performance section")
+    parser.add_argument(
+        "--levers", action=argparse.BooleanOptionalAction, default=None,
+        help="measure each speed lever before/after (default: on in full mode, off with --quick)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -228,13 +246,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     console = Console()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="spanqa-bench-") as tmp:
-        results = run(plan, squad_dir=args.squad_dir, work_dir=Path(tmp), console=console)
+        levers = (not args.quick) if args.levers is None else args.levers
+        results = run(plan, squad_dir=args.squad_dir, work_dir=Path(tmp), console=console, levers=levers)
     results["bench_seconds"] = time.perf_counter() - t0
     for table in tables(results):
         console.print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     console.print(f"wrote {args.out}")
+    if "levers" in results:
+        from bench.levers import markdown as levers_markdown
+
+        console.print(levers_markdown(results["levers"]))
     if args.markdown:
         print(markdown(results))
     return results

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
         default="int8", description="ONNX models: fp32 export, or dynamic int8 quantization (about 2x faster)"
     )
     models_cache_dir: Path | None = Field(
-        default=None, description="where ONNX exports are cached (exported once); default <data_dir>/models-cache"
+        default=None, description="where ONNX exports are cached (exported once per model); default ~/.cache/spanqa/models-cache"
     )
     query_cache_size: int = Field(default=1024, ge=0, description="question embeddings kept in an LRU cache")
 
@@ -99,6 +99,10 @@ class Settings(BaseSettings):
         default=20, ge=1, le=200, description="retrieved candidates the cross-encoder scores; the best top_k are read"
     )
     rerank_max_length: int = Field(default=384, ge=32, le=512, description="cross-encoder input, in tokens")
+    rerank_read_margin: float | None = Field(
+        default=2.0, ge=0,
+        description="after reranking, read only passages whose cross-encoder logit is within this of the best (None = all)",
+    )
     rerank_batch_size: int = Field(default=32, ge=1, description="sentence-transformers CrossEncoder only (ONNX scores one pair per run)")
 
     # Reading.
@@ -145,8 +149,12 @@ class Settings(BaseSettings):
 
     @property
     def model_cache(self) -> Path:
-        """Where exported ONNX models live: `models_cache_dir`, else `<data_dir>/models-cache`."""
-        return self.models_cache_dir or self.data_dir / "models-cache"
+        """Where exported ONNX models live: `models_cache_dir`, else the user's cache
+        (`$XDG_CACHE_HOME` or ~/.cache)/spanqa/models-cache, shared by every data directory:
+        exports are keyed by model files and versions, so one export serves them all."""
+        from index.onnx_export import default_cache_dir
+
+        return self.models_cache_dir or default_cache_dir()
 
 
 @lru_cache(maxsize=1)
