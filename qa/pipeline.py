@@ -435,7 +435,7 @@ class Pipeline:
         """Reads passages; returns answers at or above the no-answer threshold, best and null scores."""
         if not passages:
             return [], None, None
-        read = passages_to_read(passages, self.settings.reader_min_score_ratio)
+        read = passages_to_read(passages, self.settings.reader_min_score_ratio, self.settings.rerank_read_margin)
         request = (question, [passages[i].text for i in read], max(10, 3 * max_answers))
         reading = self.read_batcher.submit(request) if self.read_batcher else self._read_many([request])[0]
         passages = [passages[i] for i in read]  # span.context_index points into the passages read
@@ -541,7 +541,7 @@ class Pipeline:
         self.store.close()
 
 
-def passages_to_read(passages: list[Passage], min_ratio: float) -> list[int]:
+def passages_to_read(passages: list[Passage], min_ratio: float, rerank_margin: float | None = None) -> list[int]:
     """Indexes of the passages worth reading in hybrid retrieval: the first (the retriever's
     best) and every other whose fused (RRF) score is at least `min_ratio` times the first one's.
 
@@ -550,11 +550,16 @@ def passages_to_read(passages: list[Passage], min_ratio: float) -> list[int]:
     them is both faster and more accurate (bench/levers.py measures it). Only fused scores are
     used: a dense-only or BM25-only score alone misjudges too often (the seed article's
     "national security adviser" passage scores half the best in dense, first in BM25), and
-    reranked passages are all read (the cross-encoder already chose them).
+    reranked passages are all read (the cross-encoder already chose them), unless `rerank_margin`
+    is given: then those whose cross-encoder logit is within it of the best one's (README,
+    "Retrieval": on SQuAD dev questions outside the eval subset, margin 2 raised has-answer F1 from
+    52.4 to 58.6 over reading all five).
     """
+    first = passages[0].scores if passages else {}
+    if "rerank" in first and rerank_margin is not None:
+        return [i for i, p in enumerate(passages) if p.scores["rerank"] >= first["rerank"] - rerank_margin]
     if len(passages) <= 1 or min_ratio <= 0:
         return list(range(len(passages)))
-    first = passages[0].scores
     if "rrf" not in first or "rerank" in first or first["rrf"] <= 0:
         return list(range(len(passages)))
     floor = min_ratio * first["rrf"]

@@ -160,3 +160,15 @@ def test_the_sullivan_question_is_ranked_right_by_bm25_and_the_reranker(client):
 def test_bad_retrieval_options_get_422(client, payload):
     r = client.post("/ask", json={"question": "Who?", **payload})
     assert r.status_code == 422, r.text
+
+
+def test_after_reranking_only_passages_near_the_best_logit_are_read():
+    from qa.answers import Passage
+    from qa.pipeline import passages_to_read
+
+    def passage(i: int, logit: float) -> Passage:
+        return Passage(i, "d", "t", "x", 0, 1, None, logit, i + 1, {"rrf": 0.1, "rerank": logit})
+
+    reranked = [passage(0, 6.0), passage(1, 4.5), passage(2, 3.9), passage(3, -8.0)]
+    assert passages_to_read(reranked, 0.7, rerank_margin=2.0) == [0, 1]
+    assert passages_to_read(reranked, 0.7, rerank_margin=None) == [0, 1, 2, 3]
