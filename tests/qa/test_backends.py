@@ -160,7 +160,9 @@ def test_pipeline_from_settings_on_onnx_answers_seed_questions(settings, cache_d
         pipeline.close()
 
 
-def test_default_cache_is_inside_the_data_dir(tmp_path):
-    settings = Settings(_env_file=None, data_dir=tmp_path)
-    assert settings.model_cache == tmp_path / "models-cache"
+def test_default_cache_is_shared_by_data_dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for data_dir in (tmp_path / "a", tmp_path / "b"):
+        settings = Settings(_env_file=None, data_dir=data_dir)
+        assert settings.model_cache == tmp_path / "cache" / "spanqa" / "models-cache"
     assert Settings(_env_file=None, data_dir=tmp_path, models_cache_dir=tmp_path / "x").model_cache == tmp_path / "x"
