@@ -129,12 +129,23 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question")],
     top_k: Annotated[Optional[int], typer.Option(help="Passages to read")] = None,
     max_answers: Annotated[Optional[int], typer.Option(help="Answers to show")] = None,
+    retrieval: Annotated[
+        Optional[str], typer.Option(help="dense, bm25 or hybrid (default: SPANQA_RETRIEVAL)")
+    ] = None,
+    rerank: Annotated[
+        Optional[bool], typer.Option("--rerank/--no-rerank", help="Cross-encoder reranking (default: SPANQA_RERANK)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's response JSON")] = False,
 ) -> None:
     """Ask a question; prints the answer with its citation."""
+    if retrieval is not None and retrieval not in ("dense", "bm25", "hybrid"):
+        err_console.print("[red]error:[/red] --retrieval must be dense, bm25 or hybrid")
+        raise typer.Exit(2)
     pipeline = _pipeline(read_only=True)
     try:
-        result = pipeline.ask(question, top_k=top_k, max_answers=max_answers)
+        result = pipeline.ask(
+            question, top_k=top_k, max_answers=max_answers, retrieval=retrieval, rerank=rerank  # type: ignore[arg-type]
+        )
     except SpanqaError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
