@@ -67,3 +67,24 @@ def make_pipeline(base_settings, embedder, reader, tmp_path_factory):
 @pytest.fixture
 def seed_text() -> str:
     return SEED_FILE.read_text(encoding="utf-8")
+
+
+def seeded_client(settings, embedder, reader, data_dir: Path) -> Iterator["TestClient"]:
+    """The real app (real models) over `data_dir`, holding the seed document as id "seed"."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from index.store import FaissSqliteStore
+    from qa.pipeline import Pipeline
+
+    settings = settings.model_copy(update={"data_dir": data_dir})
+    store = FaissSqliteStore(data_dir, dimension=embedder.dimension, model_name=embedder.identity)
+    pipeline = Pipeline(settings, embedder, reader, store)
+    try:
+        with TestClient(create_app(settings, pipeline=pipeline)) as client:
+            with SEED_FILE.open("rb") as f:
+                r = client.post("/documents", files={"file": (SEED_FILE.name, f, "text/plain")}, data={"id": "seed"})
+            assert r.status_code == 201, r.text
+            yield client
+    finally:
+        pipeline.close()

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from index.errors import InvalidRequest
 from qa.retriever import reciprocal_rank_fusion
 from tests.api.test_ask import SEED_QUESTIONS
-from tests.conftest import SEED_FILE
+from tests.conftest import seeded_client
 
 MODES = [("dense", False), ("bm25", False), ("hybrid", False), ("hybrid", True)]
 
@@ -98,21 +98,7 @@ def test_an_unknown_mode_is_refused(corpus_pipeline):
 @pytest.fixture(scope="module")
 def client(base_settings, embedder, reader, tmp_path_factory) -> Iterator[TestClient]:
     """The real app over a fresh data directory holding the seed document."""
-    from api.app import create_app
-    from index.store import FaissSqliteStore
-    from qa.pipeline import Pipeline
-
-    data_dir = tmp_path_factory.mktemp("modes-api-data")
-    settings = base_settings.model_copy(update={"data_dir": data_dir})
-    store = FaissSqliteStore(data_dir, dimension=embedder.dimension, model_name=embedder.identity)
-    pipeline = Pipeline(settings, embedder, reader, store)
-    app = create_app(settings, pipeline=pipeline)
-    with TestClient(app) as c:
-        with SEED_FILE.open("rb") as f:
-            r = c.post("/documents", files={"file": (SEED_FILE.name, f, "text/plain")}, data={"id": "seed"})
-        assert r.status_code == 201, r.text
-        yield c
-    pipeline.close()
+    yield from seeded_client(base_settings, embedder, reader, tmp_path_factory.mktemp("modes-api-data"))
 
 
 EXPECTED_SCORES = {
