@@ -35,7 +35,7 @@ import numpy as np
 import Stemmer
 
 from index.errors import IndexCorrupt
-from index.store import ChunkSnapshot
+from index.store import ChunkSnapshot, write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ class BM25Index:
             "tokenizer": TOKENIZER_VERSION,
             "rows_blake2b": _rows_digest(built.chunk_ids, built.doc_ids),
         }
-        _write_atomically(self.directory / POINTER_FILE, json.dumps(pointer).encode())
+        write_atomically(self.directory / POINTER_FILE, json.dumps(pointer).encode())
         for old in self.directory.iterdir():
             if old.is_dir() and old.name.startswith("gen-") and old.name != name:
                 shutil.rmtree(old, ignore_errors=True)
@@ -265,12 +265,3 @@ class BM25Index:
             logger.warning("cannot load the persisted BM25 index (%s)", error)
             return None
         return _Built(generation, model, chunk_ids, doc_ids)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)

@@ -546,8 +546,8 @@ class FaissSqliteStore:
                 "vectors": int(self._vectors.index.ntotal),
                 "blake2b": hashlib.blake2b(data, digest_size=16).hexdigest(),
             }
-            _write_atomically(self.directory / INDEX_FILE, data.tobytes())
-            _write_atomically(self.directory / INDEX_META_FILE, json.dumps(sidecar).encode())
+            write_atomically(self.directory / INDEX_FILE, data.tobytes())
+            write_atomically(self.directory / INDEX_META_FILE, json.dumps(sidecar).encode())
             self._writes_since_persist = 0
             self._persisted_generation = self._generation
 
@@ -1023,7 +1023,7 @@ def _bump_generation(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'").fetchone()[0]
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that readers see the old file or the new one, never a mix."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(temporary, "wb") as file:
