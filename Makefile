@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SHARED := ../shared
 
-.PHONY: install run test test-fast eval bench train-reader clean-data
+.PHONY: install run lint test test-fast eval bench train-reader clean-data
 
 install: $(STAMP)
 
@@ -19,8 +19,13 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/spanqa serve --seed-if-empty
 
+## ruff (lint + format check).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
 ## The whole test suite, real models end to end (browser tests need Chromium: installed when root).
-test: install
+test: install lint
 	@bash scripts/ensure-chromium.sh
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 

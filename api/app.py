@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,11 +11,9 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-import logging
-
 from api.errors import install_error_handlers
-from index.errors import SpanqaError
 from api.routes import ask, documents, health
+from errors import SpanqaError
 from qa.pipeline import Pipeline
 from qa.settings import Settings, get_settings
 

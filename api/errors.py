@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from index.errors import (
+from errors import (
     DocumentNotFound,
     DocumentTooLarge,
     IndexCorrupt,
@@ -54,13 +54,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(
-            status_code=422, content={"detail": _describe_validation(exc), "errors": _jsonable(exc)}
-        )
+        return JSONResponse(status_code=422, content={"detail": _describe_validation(exc), "errors": _jsonable(exc)})
 
 
 def _jsonable(exc: RequestValidationError) -> list[dict]:
-    return [
-        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))}
-        for e in exc.errors()
-    ]
+    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))} for e in exc.errors()]

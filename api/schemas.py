@@ -11,7 +11,6 @@ from index.types import Document
 from qa.answers import Answer, Passage
 from qa.pipeline import AskResult, IngestResult
 
-
 MetadataValue = str | int | float | bool | None
 
 
@@ -23,7 +22,7 @@ class AskFilters(BaseModel):
     )
     metadata: dict[str, MetadataValue | list[MetadataValue]] | None = Field(
         default=None,
-        description='Only documents whose metadata has each key with this value (a list: any of its values),'
+        description="Only documents whose metadata has each key with this value (a list: any of its values),"
         ' e.g. {"team": "legal", "year": [2023, 2024]}',
     )
 
@@ -59,11 +58,19 @@ class PassageOut(BaseModel):
     )
 
     @classmethod
-    def of(cls, p: Passage) -> "PassageOut":
+    def of(cls, p: Passage) -> PassageOut:
         return cls(
-            chunk_id=p.chunk_id, doc_id=p.doc_id, title=p.title, text=p.text,
-            start=p.start, end=p.end, page=p.page, score=p.score,
-            rank=p.rank, scores=dict(p.scores), ranks=dict(p.ranks),
+            chunk_id=p.chunk_id,
+            doc_id=p.doc_id,
+            title=p.title,
+            text=p.text,
+            start=p.start,
+            end=p.end,
+            page=p.page,
+            score=p.score,
+            rank=p.rank,
+            scores=dict(p.scores),
+            ranks=dict(p.ranks),
         )
 
 
@@ -89,14 +96,25 @@ class AnswerOut(BaseModel):
     retrieval_score: float
 
     @classmethod
-    def of(cls, a: Answer) -> "AnswerOut":
+    def of(cls, a: Answer) -> AnswerOut:
         c = a.citation
         return cls(
-            text=a.text, score=a.score, confidence=a.confidence, doc_id=c.doc_id, title=c.title,
-            start=c.start, end=c.end, page=c.page, retrieval_score=c.passage.score,
+            text=a.text,
+            score=a.score,
+            confidence=a.confidence,
+            doc_id=c.doc_id,
+            title=c.title,
+            start=c.start,
+            end=c.end,
+            page=c.page,
+            retrieval_score=c.passage.score,
             passage=AnswerPassage(
-                chunk_id=c.passage.chunk_id, text=c.passage.text, start=c.passage.start,
-                end=c.passage.end, answer_start=c.answer_start, answer_end=c.answer_end,
+                chunk_id=c.passage.chunk_id,
+                text=c.passage.text,
+                start=c.passage.start,
+                end=c.passage.end,
+                answer_start=c.answer_start,
+                answer_end=c.answer_end,
             ),
         )
 
@@ -111,9 +129,12 @@ class AskResponse(BaseModel):
     timings_ms: dict[str, float]
 
     @classmethod
-    def of(cls, r: AskResult) -> "AskResponse":
+    def of(cls, r: AskResult) -> AskResponse:
         return cls(
-            question=r.question, retrieval=r.retrieval, reranked=r.reranked, no_answer=r.no_answer,
+            question=r.question,
+            retrieval=r.retrieval,
+            reranked=r.reranked,
+            no_answer=r.no_answer,
             answers=[AnswerOut.of(a) for a in r.answers],
             passages=[PassageOut.of(p) for p in r.passages],
             timings_ms={k: round(v, 2) for k, v in r.timings_ms.items()},
@@ -134,7 +155,7 @@ class IngestOut(BaseModel):
     status: str
 
     @classmethod
-    def of(cls, r: IngestResult) -> "IngestOut":
+    def of(cls, r: IngestResult) -> IngestOut:
         return cls(id=r.id, title=r.title, chunks=r.chunks, status=r.status)
 
 
@@ -150,10 +171,17 @@ class DocumentSummary(BaseModel):
     pages: int
 
     @classmethod
-    def of(cls, d: DocumentInfo) -> "DocumentSummary":
+    def of(cls, d: DocumentInfo) -> DocumentSummary:
         return cls(
-            id=d.id, title=d.title, chars=d.chars, chunks=d.chunks, content_type=d.content_type,
-            source=d.source, metadata=d.metadata, created_at=d.created_at, pages=d.pages,
+            id=d.id,
+            title=d.title,
+            chars=d.chars,
+            chunks=d.chunks,
+            content_type=d.content_type,
+            source=d.source,
+            metadata=d.metadata,
+            created_at=d.created_at,
+            pages=d.pages,
         )
 
 
@@ -182,11 +210,17 @@ class DocumentOut(BaseModel):
     created_at: float = Field(description="When this version was ingested (Unix time)")
 
     @classmethod
-    def of(cls, d: Document, chunks: int) -> "DocumentOut":
+    def of(cls, d: Document, chunks: int) -> DocumentOut:
         return cls(
-            id=d.id, title=d.title, text=d.text, metadata=d.metadata, chunks=chunks,
-            content_type=d.content_type, source=d.source,
-            pages=[PageOut(number=p.number, start=p.start, end=p.end) for p in d.pages], created_at=d.created_at,
+            id=d.id,
+            title=d.title,
+            text=d.text,
+            metadata=d.metadata,
+            chunks=chunks,
+            content_type=d.content_type,
+            source=d.source,
+            pages=[PageOut(number=p.number, start=p.start, end=p.end) for p in d.pages],
+            created_at=d.created_at,
         )
 
 

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,17 +78,26 @@ def configured() -> dict[str, Any]:
 
     settings = Settings().model_dump(mode="json")
     keys = (
-        "backend", "onnx_precision", "retrieval", "rerank", "index_type", "top_k", "chunk_tokens",
-        "chunk_overlap", "torch_threads", "batch_max_questions", "batch_window_ms", "embedding_model", "reader_model",
+        "backend",
+        "onnx_precision",
+        "retrieval",
+        "rerank",
+        "index_type",
+        "top_k",
+        "chunk_tokens",
+        "chunk_overlap",
+        "torch_threads",
+        "batch_max_questions",
+        "batch_window_ms",
+        "embedding_model",
+        "reader_model",
     )
     return {k: settings[k] for k in keys if k in settings}
 
 
-def run(
-    plan: Plan, *, squad_dir: Path, work_dir: Path, console: Console, levers: bool = False
-) -> dict[str, Any]:
+def run(plan: Plan, *, squad_dir: Path, work_dir: Path, console: Console, levers: bool = False) -> dict[str, Any]:
     results: dict[str, Any] = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": "quick" if plan is QUICK else "full",
         "machine": machine(),
         "settings": configured(),
@@ -103,7 +112,9 @@ def run(
         console.log("speed levers: before/after")
         results["levers"] = measure_levers(
             LEVERS_QUICK if plan is QUICK else LEVERS_FULL,
-            squad_dir=squad_dir, work_dir=work_dir / "levers", log=console.log,
+            squad_dir=squad_dir,
+            work_dir=work_dir / "levers",
+            log=console.log,
         )
     corpus = load_corpus(squad_dir, plan.max_paragraphs)
     data_dir = work_dir / "index"
@@ -149,16 +160,24 @@ def tables(results: dict[str, Any]) -> list[Table]:
     for col in ("documents", "chunks", "seconds", "docs/s", "chunks/s"):
         t1.add_column(col, justify="right")
     t1.add_row(
-        str(ing["documents"]), str(ing["chunks"]), f"{ing['seconds']:.1f}",
-        f"{ing['documents_per_s']:.1f}", f"{ing['chunks_per_s']:.1f}",
+        str(ing["documents"]),
+        str(ing["chunks"]),
+        f"{ing['seconds']:.1f}",
+        f"{ing['documents_per_s']:.1f}",
+        f"{ing['chunks_per_s']:.1f}",
     )
     t2 = Table(title=f"POST /ask over HTTP ({results['server']['chunks']} chunks indexed)")
     for col in ("concurrency", "requests", "errors", "p50 ms", "p95 ms", "p99 ms", "req/s"):
         t2.add_column(col, justify="right")
     for level in results["ask"]:
         t2.add_row(
-            str(level["concurrency"]), str(level["requests"]), str(sum(level["errors"].values())),
-            _f(level["p50_ms"], 0), _f(level["p95_ms"], 0), _f(level["p99_ms"], 0), _f(level["throughput_rps"], 2),
+            str(level["concurrency"]),
+            str(level["requests"]),
+            str(sum(level["errors"].values())),
+            _f(level["p50_ms"], 0),
+            _f(level["p95_ms"], 0),
+            _f(level["p99_ms"], 0),
+            _f(level["throughput_rps"], 2),
         )
     srv = results["server"]
     t2.caption = (
@@ -170,8 +189,11 @@ def tables(results: dict[str, Any]) -> list[Table]:
         t3.add_column(col, justify="right")
     for row in results["faiss"]:
         t3.add_row(
-            f"{row['vectors']:,}", row["index"], f"{row['build_s']:.1f}",
-            f"{row['ms_per_query']:.3f}", f"{row['recall_at_10']:.3f}",
+            f"{row['vectors']:,}",
+            row["index"],
+            f"{row['build_s']:.1f}",
+            f"{row['ms_per_query']:.3f}",
+            f"{row['recall_at_10']:.3f}",
         )
     return [t1, t2, t3]
 
@@ -194,9 +216,7 @@ def markdown(results: dict[str, Any]) -> str:
     srv = results["server"]
     lines = [
         f"Measured {results['date'][:10]} on {m['cpu_cores']} CPU cores ({m['cpu']}, {m['memory_gb']} GB RAM), "
-        f"torch {m['torch']}, faiss {m['faiss']}; `python -m bench.bench` ({results['mode']})"
-        + _load_note(m)
-        + ".",
+        f"torch {m['torch']}, faiss {m['faiss']}; `python -m bench.bench` ({results['mode']})" + _load_note(m) + ".",
         "",
         "| ingest | documents | chunks | docs/s | chunks/s |",
         "|---|---|---|---|---|",
@@ -234,7 +254,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--squad-dir", type=Path, default=SQUAD_DIR, help="folder of the shared SQuAD files")
     parser.add_argument("--markdown", action="store_true", help="also print the README performance section")
     parser.add_argument(
-        "--levers", action=argparse.BooleanOptionalAction, default=None,
+        "--levers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="measure each speed lever before/after (default: on in full mode, off with --quick)",
     )
     args = parser.parse_args(argv)

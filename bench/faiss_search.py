@@ -23,7 +23,9 @@ HNSW_EF_CONSTRUCTION = _VectorIndex.HNSW_EF_CONSTRUCTION
 HNSW_EF_SEARCH = _VectorIndex.HNSW_EF_SEARCH
 
 
-def synthetic_vectors(n: int, dim: int = DIM, *, seed: int = 0, clusters: int | None = None, block: int = 100_000) -> np.ndarray:
+def synthetic_vectors(
+    n: int, dim: int = DIM, *, seed: int = 0, clusters: int | None = None, block: int = 100_000
+) -> np.ndarray:
     """`n` unit vectors in float32, drawn from a mixture of `clusters` Gaussians (default n/100)."""
     rng = np.random.default_rng(seed)
     centre_rng = np.random.default_rng(12345)  # the same centres for database and queries
@@ -46,7 +48,9 @@ def _per_query_ms(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[floa
     return (time.perf_counter() - t0) * 1000 / len(queries), ids
 
 
-def bench_size(n: int, queries: int, *, k: int = 10, seed: int = 0, flat_queries: int | None = None) -> list[dict[str, Any]]:
+def bench_size(
+    n: int, queries: int, *, k: int = 10, seed: int = 0, flat_queries: int | None = None
+) -> list[dict[str, Any]]:
     """Flat and HNSW at `n` vectors: build time, ms/query (one at a time), HNSW recall@k vs flat."""
     base = synthetic_vectors(n, seed=seed, clusters=max(10, n // 100))
     query = synthetic_vectors(queries, seed=seed + 1, clusters=max(10, n // 100))
@@ -60,7 +64,14 @@ def bench_size(n: int, queries: int, *, k: int = 10, seed: int = 0, flat_queries
     nq_flat = min(queries, flat_queries or queries)
     flat_ms, _ = _per_query_ms(flat, query[:nq_flat], k)
     rows.append(
-        {"vectors": n, "index": "flat", "build_s": flat_build, "queries": nq_flat, "ms_per_query": flat_ms, "recall_at_10": 1.0}
+        {
+            "vectors": n,
+            "index": "flat",
+            "build_s": flat_build,
+            "queries": nq_flat,
+            "ms_per_query": flat_ms,
+            "recall_at_10": 1.0,
+        }
     )
     del flat
 

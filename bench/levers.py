@@ -26,7 +26,7 @@ from typing import Any
 
 from bench.corpus import DEV_ARTICLES, LABELLED, SQUAD_DIR, load_corpus
 from index.embedder import Embedder
-from qa.eval.metrics import exact_match, f1
+from qa.eval.metrics import f1
 from qa.eval.squad import load_squad
 from qa.pipeline import NewDocument, Pipeline, passages_to_read
 from qa.reader import Reader
@@ -44,8 +44,12 @@ class LeverPlan:
     embed_texts: int  # chunk texts embedded per backend
 
 
-FULL = LeverPlan(paragraphs=300, questions=40, accuracy_questions=300, concurrent_questions=96, concurrency=16, embed_texts=256)
-QUICK = LeverPlan(paragraphs=40, questions=6, accuracy_questions=20, concurrent_questions=16, concurrency=8, embed_texts=32)
+FULL = LeverPlan(
+    paragraphs=300, questions=40, accuracy_questions=300, concurrent_questions=96, concurrency=16, embed_texts=256
+)
+QUICK = LeverPlan(
+    paragraphs=40, questions=6, accuracy_questions=20, concurrent_questions=16, concurrency=8, embed_texts=32
+)
 
 
 def _median_ms(samples: list[float]) -> float:
@@ -67,7 +71,16 @@ def _row(lever: str, metric: str, before: float, after: float, unit: str, kept: 
         change = f"{ratio:.2f}x {'faster' if unit != '%' else ''}".strip()
     else:
         change = ""
-    return {"lever": lever, "metric": metric, "before": before, "after": after, "unit": unit, "change": change, "kept": kept, "note": note}
+    return {
+        "lever": lever,
+        "metric": metric,
+        "before": before,
+        "after": after,
+        "unit": unit,
+        "change": change,
+        "kept": kept,
+        "note": note,
+    }
 
 
 def profile_read(reader: Reader, question: str, contexts: list[str], repeats: int = 3) -> dict[str, float]:
@@ -76,7 +89,9 @@ def profile_read(reader: Reader, question: str, contexts: list[str], repeats: in
     for _ in range(repeats):
         t0 = time.perf_counter()
         clipped = reader._clip_question(question)
-        windows = encode_windows(reader.tokenizer, [clipped] * len(contexts), contexts, reader.max_length, reader.stride)
+        windows = encode_windows(
+            reader.tokenizer, [clipped] * len(contexts), contexts, reader.max_length, reader.stride
+        )
         t1 = time.perf_counter()
         start, end = reader._logits(windows)
         t2 = time.perf_counter()
@@ -102,7 +117,9 @@ def measure_levers(
         return _measure(plan, squad_dir, Path(work_dir or tmp), settings or Settings(), log)
 
 
-def _measure(plan: LeverPlan, squad_dir: Path, work_dir: Path, base: Settings, log: Callable[[str], None]) -> dict[str, Any]:
+def _measure(
+    plan: LeverPlan, squad_dir: Path, work_dir: Path, base: Settings, log: Callable[[str], None]
+) -> dict[str, Any]:
     if base.torch_threads:
         import torch
 
@@ -116,7 +133,17 @@ def _measure(plan: LeverPlan, squad_dir: Path, work_dir: Path, base: Settings, l
     log("models: torch, and ONNX exports (fp32, int8) into a fresh cache")
     t_export = _timed(lambda: Reader(base.reader_model, backend="onnx", onnx_precision="int8", cache_dir=cache))
     t_cached = _timed(lambda: Reader(base.reader_model, backend="onnx", onnx_precision="int8", cache_dir=cache))
-    rows.append(_row("ONNX export cache", "reader load, s", t_export, t_cached, "s", True, "first load exports + quantizes; later loads read the cache"))
+    rows.append(
+        _row(
+            "ONNX export cache",
+            "reader load, s",
+            t_export,
+            t_cached,
+            "s",
+            True,
+            "first load exports + quantizes; later loads read the cache",
+        )
+    )
     threads = base.torch_threads
     readers = {
         "torch": Reader(base.reader_model),
@@ -125,19 +152,38 @@ def _measure(plan: LeverPlan, squad_dir: Path, work_dir: Path, base: Settings, l
     }
     embedders = {
         "torch": Embedder(base.embedding_model, batch_size=base.embed_batch_size),
-        "onnx-int8": Embedder(base.embedding_model, backend="onnx", onnx_precision="int8", cache_dir=cache, threads=threads, batch_size=base.embed_batch_size),
+        "onnx-int8": Embedder(
+            base.embedding_model,
+            backend="onnx",
+            onnx_precision="int8",
+            cache_dir=cache,
+            threads=threads,
+            batch_size=base.embed_batch_size,
+        ),
     }
 
     # ---- warm-up: first call on a fresh model vs the steady state ------------------------------
     sample = [text for _, _, text in corpus.paragraphs[:3]]
     for name, fresh in (
         ("torch", Reader(base.reader_model)),
-        ("onnx-int8", Reader(base.reader_model, backend="onnx", onnx_precision="int8", cache_dir=cache, threads=threads)),
+        (
+            "onnx-int8",
+            Reader(base.reader_model, backend="onnx", onnx_precision="int8", cache_dir=cache, threads=threads),
+        ),
     ):
         cold = _timed(lambda: fresh.read(questions[0], sample))
         warm = statistics.median(_timed(lambda: fresh.read(questions[0], sample)) for _ in range(3))
-        rows.append(_row("warm-up at start", f"first read ({name}), ms", cold * 1000, warm * 1000, "ms", True,
-                         "before: the first call; after: the next ones (Pipeline.warm_up() in the lifespan pays the first)"))
+        rows.append(
+            _row(
+                "warm-up at start",
+                f"first read ({name}), ms",
+                cold * 1000,
+                warm * 1000,
+                "ms",
+                True,
+                "before: the first call; after: the next ones (Pipeline.warm_up() in the lifespan pays the first)",
+            )
+        )
         del fresh
     for reader in readers.values():
         reader.warm_up()
@@ -150,14 +196,26 @@ def _measure(plan: LeverPlan, squad_dir: Path, work_dir: Path, base: Settings, l
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     from index.store import FaissSqliteStore
 
-    store = FaissSqliteStore(settings.data_dir, dimension=embedders["onnx-int8"].dimension, model_name=embedders["onnx-int8"].identity)
+    store = FaissSqliteStore(
+        settings.data_dir, dimension=embedders["onnx-int8"].dimension, model_name=embedders["onnx-int8"].identity
+    )
     pipeline = Pipeline(settings, embedders["onnx-int8"], readers["onnx-int8"], store)
     try:
         docs = [NewDocument(text=text, title=title, id=pid) for pid, title, text in corpus.paragraphs]
         t_ingest = _timed(lambda: pipeline.ingest_many(docs))
         chunks = store.count_chunks()
         texts = [c.text for c in store.get_chunks(store.all_chunk_ids()[: plan.embed_texts])]
-        rows.append(_row("ingest (ONNX int8 embedder)", "ingest_many, chunks/s", float("nan"), chunks / t_ingest, "chunks/s", True, f"{chunks} chunks, end to end"))
+        rows.append(
+            _row(
+                "ingest (ONNX int8 embedder)",
+                "ingest_many, chunks/s",
+                float("nan"),
+                chunks / t_ingest,
+                "chunks/s",
+                True,
+                f"{chunks} chunks, end to end",
+            )
+        )
 
         # ---- embedder: chunks/s and question ms, interleaved -------------------------------------
         log("embedder: torch vs ONNX int8")
@@ -165,15 +223,42 @@ def _measure(plan: LeverPlan, squad_dir: Path, work_dir: Path, base: Settings, l
         for _ in range(2):
             for name, embedder in embedders.items():
                 enc[name].append(_timed(lambda e=embedder: e.encode(texts)))
-        rows.append(_row("ONNX int8 embedder", "encode chunks, chunks/s", len(texts) / min(enc["torch"]), len(texts) / min(enc["onnx-int8"]), "chunks/s", True))
+        rows.append(
+            _row(
+                "ONNX int8 embedder",
+                "encode chunks, chunks/s",
+                len(texts) / min(enc["torch"]),
+                len(texts) / min(enc["onnx-int8"]),
+                "chunks/s",
+                True,
+            )
+        )
         qms: dict[str, list[float]] = {k: [] for k in embedders}
         for q in questions:
             for name, embedder in embedders.items():
                 qms[name].append(_timed(lambda e=embedder: e.encode([q])))
-        rows.append(_row("ONNX int8 embedder", "embed question, ms", _median_ms(qms["torch"]), _median_ms(qms["onnx-int8"]), "ms", True))
+        rows.append(
+            _row(
+                "ONNX int8 embedder",
+                "embed question, ms",
+                _median_ms(qms["torch"]),
+                _median_ms(qms["onnx-int8"]),
+                "ms",
+                True,
+            )
+        )
         miss = [_timed(lambda: embedders["onnx-int8"].encode_query(q + " ?")) for q in questions]
         hit = [_timed(lambda: embedders["onnx-int8"].encode_query(q + " ?")) for q in questions]
-        rows.append(_row("question-embedding LRU cache", "repeated question embed, ms", _median_ms(miss), _median_ms(hit), "ms", True))
+        rows.append(
+            _row(
+                "question-embedding LRU cache",
+                "repeated question embed, ms",
+                _median_ms(miss),
+                _median_ms(hit),
+                "ms",
+                True,
+            )
+        )
 
         # ---- reader backends on the retrieved top-k, interleaved ----------------------------------
         log("reader: torch vs ONNX fp32 vs ONNX int8, skip on/off")
@@ -191,12 +276,38 @@ def _measure(plan: LeverPlan, squad_dir: Path, work_dir: Path, base: Settings, l
             skip_all.append(_timed(lambda: readers["onnx-int8"].read(q, contexts, n_best=10)))
             skip_some.append(_timed(lambda: readers["onnx-int8"].read(q, kept, n_best=10)))
         top_k = base.top_k
-        rows.append(_row("ONNX Runtime reader (fp32)", f"read top-{top_k}, ms", _median_ms(times["torch"]), _median_ms(times["onnx-fp32"]), "ms", False, "same logits as torch"))
-        rows.append(_row("ONNX Runtime reader (int8)", f"read top-{top_k}, ms", _median_ms(times["torch"]), _median_ms(times["onnx-int8"]), "ms", True))
-        rows.append(_row(
-            f"skip passages < {base.reader_min_score_ratio} x best score", "read, ms (ONNX int8)", _median_ms(skip_all), _median_ms(skip_some), "ms", True,
-            f"passages read: mean {statistics.mean(read_counts):.2f} of {top_k}",
-        ))
+        rows.append(
+            _row(
+                "ONNX Runtime reader (fp32)",
+                f"read top-{top_k}, ms",
+                _median_ms(times["torch"]),
+                _median_ms(times["onnx-fp32"]),
+                "ms",
+                False,
+                "same logits as torch",
+            )
+        )
+        rows.append(
+            _row(
+                "ONNX Runtime reader (int8)",
+                f"read top-{top_k}, ms",
+                _median_ms(times["torch"]),
+                _median_ms(times["onnx-int8"]),
+                "ms",
+                True,
+            )
+        )
+        rows.append(
+            _row(
+                f"skip passages < {base.reader_min_score_ratio} x best score",
+                "read, ms (ONNX int8)",
+                _median_ms(skip_all),
+                _median_ms(skip_some),
+                "ms",
+                True,
+                f"passages read: mean {statistics.mean(read_counts):.2f} of {top_k}",
+            )
+        )
         # ORT thread spinning (on: ORT's default; off: make_session's), reading the same passages.
         from index.onnx_export import make_session
 
@@ -209,9 +320,20 @@ def _measure(plan: LeverPlan, squad_dir: Path, work_dir: Path, base: Settings, l
             spin_on.append(_timed(lambda: spinning.read(q, contexts, n_best=10)))
             spin_off.append(_timed(lambda: readers["onnx-int8"].read(q, contexts, n_best=10)))
         del spinning
-        rows.append(_row("ORT intra-op spinning off", f"read top-{top_k}, ms (ONNX int8)", _median_ms(spin_on), _median_ms(spin_off), "ms", True))
+        rows.append(
+            _row(
+                "ORT intra-op spinning off",
+                f"read top-{top_k}, ms (ONNX int8)",
+                _median_ms(spin_on),
+                _median_ms(spin_off),
+                "ms",
+                True,
+            )
+        )
 
-        profile = {name: profile_read(reader, questions[0], [p.text for p in retrieved[0]]) for name, reader in readers.items()}
+        profile = {
+            name: profile_read(reader, questions[0], [p.text for p in retrieved[0]]) for name, reader in readers.items()
+        }
         stage: dict[str, list[float]] = {"embed": [], "search": [], "bm25": [], "fuse": [], "read": [], "total": []}
         for q in questions:
             pipeline.embedder.clear_query_cache()
@@ -224,30 +346,63 @@ def _measure(plan: LeverPlan, squad_dir: Path, work_dir: Path, base: Settings, l
 
         # ---- accuracy: reader on the gold paragraph, torch fp32 vs ONNX int8 ------------------------
         log(f"accuracy: {plan.accuracy_questions} dev questions on their gold paragraph")
-        rows.extend(_accuracy_rows(readers["torch"], readers["onnx-int8"], squad_dir, plan.accuracy_questions, base.no_answer_threshold))
+        rows.extend(
+            _accuracy_rows(
+                readers["torch"], readers["onnx-int8"], squad_dir, plan.accuracy_questions, base.no_answer_threshold
+            )
+        )
 
         # ---- micro-batching: concurrent asks, batcher off vs on ----------------------------------------
         log(f"micro-batching: {plan.concurrent_questions} asks at concurrency {plan.concurrency}")
         asks = [questions[i % len(questions)] + "?" * (i // len(questions)) for i in range(plan.concurrent_questions)]
         rates: dict[str, float] = {}
         for name, max_q in (("off", 1), ("on", base.batch_max_questions if base.batch_max_questions > 1 else 16)):
-            p = Pipeline(base.model_copy(update={"data_dir": settings.data_dir, "batch_max_questions": max_q}),
-                         embedders["onnx-int8"], readers["onnx-int8"], store, bm25=pipeline.bm25)
+            p = Pipeline(
+                base.model_copy(update={"data_dir": settings.data_dir, "batch_max_questions": max_q}),
+                embedders["onnx-int8"],
+                readers["onnx-int8"],
+                store,
+                bm25=pipeline.bm25,
+            )
             try:
                 with ThreadPoolExecutor(max_workers=plan.concurrency) as pool:
                     rates[name] = len(asks) / _timed(lambda: list(pool.map(p.ask, asks)))
             finally:
                 if p.read_batcher is not None:
                     p.read_batcher.close()
-        sequential = len(asks[: max(4, len(asks) // 4)]) / _timed(lambda: [pipeline.ask(q) for q in asks[: max(4, len(asks) // 4)]])
-        rows.append(_row("micro-batching", f"asks/s at concurrency {plan.concurrency}", rates["off"], rates["on"], "asks/s", base.batch_max_questions > 1, "off by default: merging questions does not make the CPU model faster"))
-        rows.append(_row("concurrency (no batching)", f"asks/s, concurrency 1 -> {plan.concurrency}", sequential, rates["off"], "asks/s", True, "in-process, no HTTP"))
+        sequential = len(asks[: max(4, len(asks) // 4)]) / _timed(
+            lambda: [pipeline.ask(q) for q in asks[: max(4, len(asks) // 4)]]
+        )
+        rows.append(
+            _row(
+                "micro-batching",
+                f"asks/s at concurrency {plan.concurrency}",
+                rates["off"],
+                rates["on"],
+                "asks/s",
+                base.batch_max_questions > 1,
+                "off by default: merging questions does not make the CPU model faster",
+            )
+        )
+        rows.append(
+            _row(
+                "concurrency (no batching)",
+                f"asks/s, concurrency 1 -> {plan.concurrency}",
+                sequential,
+                rates["off"],
+                "asks/s",
+                True,
+                "in-process, no HTTP",
+            )
+        )
     finally:
         pipeline.close()
     return {"rows": rows, "profile": profile, "plan": plan.__dict__}
 
 
-def _accuracy_rows(torch_reader: Reader, onnx_reader: Reader, squad_dir: Path, n: int, threshold: float) -> list[dict[str, Any]]:
+def _accuracy_rows(
+    torch_reader: Reader, onnx_reader: Reader, squad_dir: Path, n: int, threshold: float
+) -> list[dict[str, Any]]:
     data = load_squad([squad_dir / LABELLED])
     contexts = {p.id: p.context for p in data.paragraphs}
     questions = [q for q in data.questions if q.title in DEV_ARTICLES]
@@ -263,13 +418,30 @@ def _accuracy_rows(torch_reader: Reader, onnx_reader: Reader, squad_dir: Path, n
         answerable = [(t, q) for t, q in zip(tops[name], questions) if q.has_answer]
         scores[name] = {
             "has_f1": 100 * statistics.mean(f1(t[0], q.answers) for t, q in answerable) if answerable else float("nan"),
-            "f1": 100 * statistics.mean(f1(t[0] if t[1] >= threshold else "", q.answers) for t, q in zip(tops[name], questions)),
+            "f1": 100
+            * statistics.mean(f1(t[0] if t[1] >= threshold else "", q.answers) for t, q in zip(tops[name], questions)),
         }
     same = sum(a[0] == b[0] for a, b in zip(tops["torch"], tops["int8"]))
     note = f"{len(questions)} dev questions; same top span {100 * same / len(questions):.0f}%"
     return [
-        _row("ONNX int8 reader accuracy", "has-answer F1 (gold paragraph)", scores["torch"]["has_f1"], scores["int8"]["has_f1"], "F1", True, note),
-        _row("ONNX int8 reader accuracy", f"F1, no-answer threshold {threshold}", scores["torch"]["f1"], scores["int8"]["f1"], "F1", True, note),
+        _row(
+            "ONNX int8 reader accuracy",
+            "has-answer F1 (gold paragraph)",
+            scores["torch"]["has_f1"],
+            scores["int8"]["has_f1"],
+            "F1",
+            True,
+            note,
+        ),
+        _row(
+            "ONNX int8 reader accuracy",
+            f"F1, no-answer threshold {threshold}",
+            scores["torch"]["f1"],
+            scores["int8"]["f1"],
+            "F1",
+            True,
+            note,
+        ),
     ]
 
 
@@ -280,10 +452,16 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append(
             f"| {r['lever']} | {r['metric']} | {r['before']:.2f} | {r['after']:.2f} | {r['change']} {('(' + r['note'] + ')') if r['note'] else ''} | {'yes' if r['kept'] else 'no'} |"
         )
-    lines += ["", "| read stage, ms | " + " | ".join(result["profile"]) + " |", "|---|" + "---|" * len(result["profile"])]
+    lines += [
+        "",
+        "| read stage, ms | " + " | ".join(result["profile"]) + " |",
+        "|---|" + "---|" * len(result["profile"]),
+    ]
     stages = sorted({k for v in result["profile"].values() for k in v})
     for s in stages:
-        lines.append(f"| {s} | " + " | ".join(f"{v.get(s, float('nan')):.1f}" for v in result["profile"].values()) + " |")
+        lines.append(
+            f"| {s} | " + " | ".join(f"{v.get(s, float('nan')):.1f}" for v in result["profile"].values()) + " |"
+        )
     return "\n".join(lines)
 
 

@@ -57,7 +57,7 @@ class RssSampler:
             self.peak_bytes = max(self.peak_bytes, self.current_bytes())
             self._stop.wait(self.interval_s)
 
-    def start(self) -> "RssSampler":
+    def start(self) -> RssSampler:
         self._thread.start()
         return self
 
@@ -82,8 +82,17 @@ def serve(data_dir: Path, *, log_dir: Path, startup_timeout_s: float = 300.0) ->
     env = {**os.environ, "SPANQA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     log_path = log_dir / "server.log"
     cmd = [
-        sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
     ]
     with log_path.open("wb") as log:
         t0 = time.perf_counter()

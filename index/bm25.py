@@ -34,7 +34,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from index.errors import IndexCorrupt
+from errors import IndexCorrupt
 from index.store import ChunkSnapshot, write_atomically
 
 logger = logging.getLogger(__name__)
@@ -91,9 +91,7 @@ def _build(snapshot: ChunkSnapshot) -> _Built:
     if not snapshot.ids:
         return _Built(snapshot.generation, None, ids, doc_ids)
     model = bm25s.BM25()
-    corpus = bm25s.tokenize(
-        snapshot.texts, lower=True, stopwords=_STOPWORDS, stemmer=_stemmer(), show_progress=False
-    )
+    corpus = bm25s.tokenize(snapshot.texts, lower=True, stopwords=_STOPWORDS, stemmer=_stemmer(), show_progress=False)
     model.index(corpus, show_progress=False)
     return _Built(snapshot.generation, model, ids, doc_ids)
 
@@ -131,9 +129,7 @@ class BM25Index:
     def __len__(self) -> int:
         return len(self._built.chunk_ids)
 
-    def search(
-        self, query: str, k: int, doc_ids: Collection[str] | None = None
-    ) -> list[tuple[int, float]]:
+    def search(self, query: str, k: int, doc_ids: Collection[str] | None = None) -> list[tuple[int, float]]:
         """The `k` best (chunk id, BM25 score) pairs, best first, optionally only from `doc_ids`.
 
         Only chunks sharing at least one query term are returned (a score above zero).
@@ -160,9 +156,7 @@ class BM25Index:
         wanted = np.asarray(sorted(chunk_ids), dtype=np.int64)
         rows = np.searchsorted(built.chunk_ids, wanted)
         rows = np.minimum(rows, len(built.chunk_ids) - 1)
-        return {
-            int(c): float(scores[r]) for c, r in zip(wanted, rows) if built.chunk_ids[r] == c
-        }
+        return {int(c): float(scores[r]) for c, r in zip(wanted, rows) if built.chunk_ids[r] == c}
 
     @staticmethod
     def _scores(built: _Built, query: str) -> np.ndarray:
@@ -206,7 +200,10 @@ class BM25Index:
         built = _build(self.source.chunk_snapshot())
         logger.info(
             "built the BM25 index over %d chunks in %.2fs (generation %d; %s)",
-            len(built.chunk_ids), time.perf_counter() - started, built.generation, reason,
+            len(built.chunk_ids),
+            time.perf_counter() - started,
+            built.generation,
+            reason,
         )
         if not self.source.read_only:
             try:

@@ -103,9 +103,7 @@ def _regions(text: str, pages: Sequence[Page]) -> list[tuple[int, int, int | Non
     position = 0
     for page in sorted(pages, key=lambda p: (p.start, p.end)):
         if not 0 <= page.start <= page.end <= len(text):
-            raise ValueError(
-                f"page {page.number} [{page.start}, {page.end}) is outside the text (length {len(text)})"
-            )
+            raise ValueError(f"page {page.number} [{page.start}, {page.end}) is outside the text (length {len(text)})")
         if page.start < position:
             raise ValueError(f"page {page.number} [{page.start}, {page.end}) overlaps the page before it")
         if page.start > position:
@@ -168,7 +166,11 @@ def _blingfire_sentences(region: str) -> tuple[list[str], list[tuple[int, int]]]
     out = ctypes.create_string_buffer(size)
     starts, ends = (ctypes.c_int32 * size)(), (ctypes.c_int32 * size)()
     count = blingfire.blingfire.TextToSentencesWithOffsets(
-        ctypes.c_char_p(data), ctypes.c_int(len(data)), ctypes.byref(out), ctypes.byref(starts), ctypes.byref(ends),
+        ctypes.c_char_p(data),
+        ctypes.c_int(len(data)),
+        ctypes.byref(out),
+        ctypes.byref(starts),
+        ctypes.byref(ends),
         ctypes.c_int(size),
     )
     if count <= 0 or count > size:
@@ -340,8 +342,10 @@ def _tail(text: str, unit: _Unit, encodings: list[Any], budget: int) -> _Unit | 
         return None
     first = cut
     # Rather not start a chunk with the comma or bracket that ended the previous clause.
-    while first + 1 < unit.last and _starts_character(offsets, first + 1) and not any(
-        ch.isalnum() for ch in text[unit.base + offsets[first][0] : unit.base + offsets[first][1]]
+    while (
+        first + 1 < unit.last
+        and _starts_character(offsets, first + 1)
+        and not any(ch.isalnum() for ch in text[unit.base + offsets[first][0] : unit.base + offsets[first][1]])
     ):
         first += 1
     start = max(unit.base + offsets[first][0], unit.start)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from index.errors import DocumentTooLarge, UnreadableDocument, UnsupportedFileType
+from errors import DocumentTooLarge, UnreadableDocument, UnsupportedFileType
 from index.formats.base import LoadedText, LoadLimits
 from index.formats.html import load_html
 from index.formats.markdown import load_markdown

@@ -75,7 +75,15 @@ def cache_key(model_dir: Path, task: Task, precision: Precision) -> str:
     import torch
 
     h = hashlib.sha256()
-    for part in (str(model_dir), task, precision, str(EXPORT_VERSION), str(OPSET), torch.__version__, onnxruntime.__version__):
+    for part in (
+        str(model_dir),
+        task,
+        precision,
+        str(EXPORT_VERSION),
+        str(OPSET),
+        torch.__version__,
+        onnxruntime.__version__,
+    ):
         h.update(part.encode())
         h.update(b"\x00")
     for name in ("config.json", "modules.json", "sentence_bert_config.json", "1_Pooling/config.json"):

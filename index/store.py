@@ -33,7 +33,7 @@ import faiss
 import filelock
 import numpy as np
 
-from index.errors import IndexCorrupt, IndexError_, IndexLocked, IndexModelMismatch
+from errors import IndexCorrupt, IndexError_, IndexLocked, IndexModelMismatch
 from index.types import Chunk, Document, Page
 
 logger = logging.getLogger(__name__)
@@ -514,7 +514,10 @@ class FaissSqliteStore:
             conn.execute("COMMIT")
         logger.info(
             "rebuilt the %s FAISS index from SQLite: %d vectors in %.2fs (%s)",
-            self.index_type, vectors.index.ntotal, time.perf_counter() - started, reason,
+            self.index_type,
+            vectors.index.ntotal,
+            time.perf_counter() - started,
+            reason,
         )
         return vectors, generation
 
@@ -604,8 +607,7 @@ class FaissSqliteStore:
                 " WHERE NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = c.doc_id)",
                 "documents without chunks": "SELECT COUNT(*) FROM documents d"
                 " WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.doc_id = d.id)",
-                "chunks whose offsets do not slice their document's text to the chunk's text":
-                "SELECT COUNT(*) FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.start_char < 0"
+                "chunks whose offsets do not slice their document's text to the chunk's text": "SELECT COUNT(*) FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.start_char < 0"
                 " OR c.end_char > d.chars OR substr(d.text, c.start_char + 1, c.end_char - c.start_char) != c.text",
                 "chunks on a page their document does not have": "SELECT COUNT(*) FROM chunks c"
                 " JOIN documents d ON d.id = c.doc_id WHERE c.page IS NOT NULL AND (c.page < 1 OR c.page > d.page_count)",
@@ -806,9 +808,7 @@ class FaissSqliteStore:
 
     # ---- reads ------------------------------------------------------------------------------
 
-    def search(
-        self, vector: np.ndarray, k: int, doc_ids: Collection[str] | None = None
-    ) -> list[tuple[Chunk, float]]:
+    def search(self, vector: np.ndarray, k: int, doc_ids: Collection[str] | None = None) -> list[tuple[Chunk, float]]:
         """The `k` chunks with the highest inner product with `vector`, best first, optionally only
         from the documents `doc_ids`."""
         query = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
@@ -896,11 +896,15 @@ class FaissSqliteStore:
         return found
 
     def get_document(self, doc_id: str) -> Document | None:
-        row = self._reader().execute(
-            "SELECT id, title, text, pages, metadata, source, content_type, content_hash, created_at"
-            " FROM documents WHERE id = ?",
-            (doc_id,),
-        ).fetchone()
+        row = (
+            self._reader()
+            .execute(
+                "SELECT id, title, text, pages, metadata, source, content_type, content_hash, created_at"
+                " FROM documents WHERE id = ?",
+                (doc_id,),
+            )
+            .fetchone()
+        )
         if row is None:
             return None
         return Document(

@@ -48,9 +48,7 @@ class Answer:
     citation: Citation
 
 
-def make_answer(
-    passage: Passage, answer_start: int, answer_end: int, score: float, confidence: float
-) -> Answer:
+def make_answer(passage: Passage, answer_start: int, answer_end: int, score: float, confidence: float) -> Answer:
     """Builds an Answer from offsets into `passage.text`, checking the citation promise."""
     text = passage.text[answer_start:answer_end]
     citation = Citation(

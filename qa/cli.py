@@ -8,17 +8,20 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from transformers.utils import logging as hf_logging
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
+from transformers.utils import logging as hf_logging
 
-from index.errors import IndexLocked, SpanqaError
+from errors import IndexLocked, SpanqaError
 from qa.settings import Settings, get_settings
 
-app = typer.Typer(help="spanqa: extractive question answering over your documents, with exact citations.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="spanqa: extractive question answering over your documents, with exact citations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 docs_app = typer.Typer(help="List, show and delete indexed documents.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
 console = Console()
@@ -34,8 +37,10 @@ def _pipeline(read_only: bool = False):
     except SpanqaError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         if isinstance(exc, IndexLocked):
-            err_console.print("hint: while `spanqa serve` runs on this data directory, add and delete documents "
-                              "through its HTTP API (POST/DELETE /documents)")
+            err_console.print(
+                "hint: while `spanqa serve` runs on this data directory, add and delete documents "
+                "through its HTTP API (POST/DELETE /documents)"
+            )
         raise typer.Exit(2) from None
 
 
@@ -49,8 +54,12 @@ def ingest_with_progress(pipeline, paths: list[Path], include=(), exclude=(), sh
     total = len(found.files)
     interactive = err_console.is_terminal
     with Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=err_console, disable=not (show_progress and interactive),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=not (show_progress and interactive),
     ) as progress:
         task = progress.add_task("ingesting", total=total)
         done = 0
@@ -75,7 +84,8 @@ def _print_summary(summary, verbose: bool) -> None:
     console.print(
         " · ".join(f"{status} {count}" for status, count in counts.items())
         + f"  ({summary.seconds:.1f} s, {files / max(summary.seconds, 1e-9):.1f} files/s)",
-        highlight=False, soft_wrap=True,
+        highlight=False,
+        soft_wrap=True,
     )
     for status in ("added", "replaced", "unchanged", "skipped", "failed"):
         outcomes = summary.of(status)
@@ -94,11 +104,19 @@ def _print_summary(summary, verbose: bool) -> None:
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders to index (folders recursively)")],
-    include: Annotated[Optional[list[str]], typer.Option(
-        "--include", "-i", help="Only files matching this glob (repeatable), e.g. '*.pdf' or 'reports/*'")] = None,
-    exclude: Annotated[Optional[list[str]], typer.Option(
-        "--exclude", "-x", help="Leave out files and folders matching this glob (repeatable), e.g. 'drafts'")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every file, added and unchanged ones too")] = False,
+    include: Annotated[
+        Optional[list[str]],
+        typer.Option("--include", "-i", help="Only files matching this glob (repeatable), e.g. '*.pdf' or 'reports/*'"),
+    ] = None,
+    exclude: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--exclude", "-x", help="Leave out files and folders matching this glob (repeatable), e.g. 'drafts'"
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every file, added and unchanged ones too")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
 ) -> None:
     """Index files and folders: new files are added, changed ones replaced, unchanged ones left alone.
@@ -129,9 +147,7 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question")],
     top_k: Annotated[Optional[int], typer.Option(help="Passages to read")] = None,
     max_answers: Annotated[Optional[int], typer.Option(help="Answers to show")] = None,
-    retrieval: Annotated[
-        Optional[str], typer.Option(help="dense, bm25 or hybrid (default: SPANQA_RETRIEVAL)")
-    ] = None,
+    retrieval: Annotated[Optional[str], typer.Option(help="dense, bm25 or hybrid (default: SPANQA_RETRIEVAL)")] = None,
     rerank: Annotated[
         Optional[bool], typer.Option("--rerank/--no-rerank", help="Cross-encoder reranking (default: SPANQA_RERANK)")
     ] = None,
@@ -144,7 +160,11 @@ def ask(
     pipeline = _pipeline(read_only=True)
     try:
         result = pipeline.ask(
-            question, top_k=top_k, max_answers=max_answers, retrieval=retrieval, rerank=rerank  # type: ignore[arg-type]
+            question,
+            top_k=top_k,
+            max_answers=max_answers,
+            retrieval=retrieval,
+            rerank=rerank,  # type: ignore[arg-type]
         )
     except SpanqaError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
@@ -186,7 +206,8 @@ def _marked_snippet(text: str, start: int, end: int, context: int = 160) -> Text
 
 @docs_app.command("list")
 def docs_list(
-    offset: int = 0, limit: int = 50,
+    offset: int = 0,
+    limit: int = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List indexed documents."""
@@ -261,8 +282,12 @@ def index_check(as_json: Annotated[bool, typer.Option("--json", help="Print the 
     embedder = make_embedder(settings)
     try:
         store = FaissSqliteStore(
-            settings.data_dir, dimension=embedder.dimension, model_name=embedder.identity,
-            index_type=settings.index_type, read_only=True, _check_model=False,
+            settings.data_dir,
+            dimension=embedder.dimension,
+            model_name=embedder.identity,
+            index_type=settings.index_type,
+            read_only=True,
+            _check_model=False,
         )
     except SpanqaError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
@@ -319,7 +344,9 @@ def index_rebuild() -> None:
     embedder = make_embedder(settings)
     try:
         store = FaissSqliteStore.open_for_rebuild(
-            settings.data_dir, model_name=embedder.identity, dimension=embedder.dimension,
+            settings.data_dir,
+            model_name=embedder.identity,
+            dimension=embedder.dimension,
             index_type=settings.index_type,
         )
     except SpanqaError as exc:
@@ -330,8 +357,12 @@ def index_rebuild() -> None:
         before = f"{store.model_name} (dimension {store.dimension})"
         total = store.count_chunks()
         with Progress(
-            TextColumn("re-embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=err_console, disable=not err_console.is_terminal,
+            TextColumn("re-embedding"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+            disable=not err_console.is_terminal,
         ) as progress:
             task = progress.add_task("re-embedding", total=total)
 
@@ -376,7 +407,9 @@ def serve(
 from qa.eval.cli import eval_command  # noqa: E402
 from qa.train import train_reader_command  # noqa: E402
 
-app.command("eval", help="Evaluate on SQuAD-format data: EM/F1, recall@k, oracle, latency; writes reports.")(eval_command)
+app.command("eval", help="Evaluate on SQuAD-format data: EM/F1, recall@k, oracle, latency; writes reports.")(
+    eval_command
+)
 app.command("train-reader", help="Fine-tune an extractive reader on SQuAD-format data.")(train_reader_command)
 
 

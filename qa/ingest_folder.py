@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from index.errors import SpanqaError
+from errors import SpanqaError
 from index.loaders import is_supported
 from index.sources import Discovery, SourceFile, discover
 from qa.pipeline import NewDocument, Pipeline

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from errors import DocumentNotFound, InvalidRequest, SpanqaError
 from index.bm25 import BM25Index
 from index.chunker import chunk_text
 from index.embedder import Embedder
-from index.errors import DocumentNotFound, InvalidRequest, SpanqaError
 from index.loaders import LoadLimits, load_bytes
 from index.store import DocumentInfo, FaissSqliteStore, Store
 from index.types import Chunk, Document, Page
@@ -100,9 +100,14 @@ def default_title(doc: NewDocument) -> str:
 def make_embedder(settings: Settings) -> Embedder:
     """The embedding model the settings configure (the one the index must have been built with)."""
     return Embedder(
-        settings.embedding_model, device=settings.device, batch_size=settings.embed_batch_size,
-        backend=settings.backend, onnx_precision=settings.onnx_precision, cache_dir=settings.model_cache,
-        threads=settings.torch_threads, query_cache_size=settings.query_cache_size,
+        settings.embedding_model,
+        device=settings.device,
+        batch_size=settings.embed_batch_size,
+        backend=settings.backend,
+        onnx_precision=settings.onnx_precision,
+        cache_dir=settings.model_cache,
+        threads=settings.torch_threads,
+        query_cache_size=settings.query_cache_size,
     )
 
 
@@ -124,12 +129,16 @@ class Pipeline:
         # BM25 lives beside the store and follows its write generation (see index.bm25).
         self.bm25 = bm25 if bm25 is not None else BM25Index(settings.data_dir / "bm25", store)
         # The cross-encoder loads on the first reranked question.
-        self.reranker = reranker if reranker is not None else LazyReranker(
-            settings.rerank_model,
-            max_length=settings.rerank_max_length,
-            batch_size=settings.rerank_batch_size,
-            device=settings.device,
-            threads=settings.torch_threads,
+        self.reranker = (
+            reranker
+            if reranker is not None
+            else LazyReranker(
+                settings.rerank_model,
+                max_length=settings.rerank_max_length,
+                batch_size=settings.rerank_batch_size,
+                device=settings.device,
+                threads=settings.torch_threads,
+            )
         )
         self.retriever = Retriever(
             embedder,
@@ -147,12 +156,14 @@ class Pipeline:
         self.read_batcher: MicroBatcher[tuple[str, list[str], int], Reading] | None = None
         if settings.batch_max_questions > 1:
             self.read_batcher = MicroBatcher(
-                self._read_many, max_batch=settings.batch_max_questions, window_ms=settings.batch_window_ms,
+                self._read_many,
+                max_batch=settings.batch_max_questions,
+                window_ms=settings.batch_window_ms,
                 name="reader-batcher",
             )
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, *, read_only: bool = False) -> "Pipeline":
+    def from_settings(cls, settings: Settings | None = None, *, read_only: bool = False) -> Pipeline:
         settings = settings or get_settings()
         if settings.torch_threads:
             import torch
@@ -192,11 +203,10 @@ class Pipeline:
         if not doc.text.strip():
             raise InvalidRequest("the document has no text")
         if len(doc.text) > self.settings.max_document_chars:
-            from index.errors import DocumentTooLarge
+            from errors import DocumentTooLarge
 
             raise DocumentTooLarge(
-                f"the document has {len(doc.text):,} characters, over the limit of"
-                f" {self.settings.max_document_chars:,}"
+                f"the document has {len(doc.text):,} characters, over the limit of {self.settings.max_document_chars:,}"
             )
         doc_id = (doc.id or "").strip() or derive_id(doc)
         digest = content_hash(doc)
@@ -294,9 +304,7 @@ class Pipeline:
         metadata: dict[str, Any] | None = None,
         source: str | None = None,
     ) -> IngestResult:
-        return self.ingest(
-            self.load(data, filename, title=title, doc_id=doc_id, metadata=metadata, source=source)
-        )
+        return self.ingest(self.load(data, filename, title=title, doc_id=doc_id, metadata=metadata, source=source))
 
     def load(
         self,
@@ -313,7 +321,7 @@ class Pipeline:
         Raises DocumentTooLarge, UnsupportedFileType or UnreadableDocument; nothing is written.
         """
         if len(data) > self.settings.max_upload_bytes:
-            from index.errors import DocumentTooLarge
+            from errors import DocumentTooLarge
 
             raise DocumentTooLarge(
                 f"{filename!r} is {len(data):,} bytes, over the upload limit of {self.settings.max_upload_bytes:,}"
@@ -348,8 +356,7 @@ class Pipeline:
             raise InvalidRequest("the question is empty")
         if len(question) > self.settings.max_question_chars:
             raise InvalidRequest(
-                f"the question has {len(question):,} characters, over the limit of"
-                f" {self.settings.max_question_chars:,}"
+                f"the question has {len(question):,} characters, over the limit of {self.settings.max_question_chars:,}"
             )
         return question
 
@@ -457,9 +464,7 @@ class Pipeline:
                 continue
             taken.append((passage.doc_id, doc_start, doc_end))
             seen_texts.add(norm)
-            answers.append(
-                make_answer(passage, span.start, span.end, span.score, confidence(span.score, threshold))
-            )
+            answers.append(make_answer(passage, span.start, span.end, span.score, confidence(span.score, threshold)))
         answers = self._check_citations(answers)
         return answers, best, reading.null_score
 

@@ -135,9 +135,7 @@ class Reader:
         """The `n_best` spans answering `question` across all `contexts`, best first."""
         return self.read_batch([question], [contexts], n_best=n_best)[0]
 
-    def read_batch(
-        self, questions: list[str], contexts: list[list[str]], n_best: int = 5
-    ) -> list[Reading]:
+    def read_batch(self, questions: list[str], contexts: list[list[str]], n_best: int = 5) -> list[Reading]:
         """`read` for many questions at once: the windows of all pairs are batched together."""
         if len(questions) != len(contexts):
             raise ValueError("questions and contexts must have the same length")
@@ -186,9 +184,7 @@ class Reader:
 
     def _clip_question(self, question: str) -> str:
         """The question cut after its first `MAX_QUESTION_TOKENS` tokens (most are far shorter)."""
-        encoded = self._question_tokenizer(
-            question.strip(), add_special_tokens=False, return_offsets_mapping=True
-        )
+        encoded = self._question_tokenizer(question.strip(), add_special_tokens=False, return_offsets_mapping=True)
         offsets = encoded["offset_mapping"]
         if len(offsets) <= MAX_QUESTION_TOKENS:
             return question
@@ -282,9 +278,7 @@ class Reader:
                 if not np.isfinite(flat[w, f]):
                     break
                 s_tok, e_tok = int(top_s[w, f // k]), int(top_e[w, f % k])
-                start, end = _whole_words(
-                    context, *_strip(context, int(char_start[w, s_tok]), int(char_end[w, e_tok]))
-                )
+                start, end = _whole_words(context, *_strip(context, int(char_start[w, s_tok]), int(char_end[w, e_tok])))
                 if start < end:
                     found.append((start, end, float(s_val[w, f // k]), float(e_val[w, f % k])))
             out.append(found)

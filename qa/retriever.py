@@ -22,9 +22,9 @@ from typing import Literal, get_args
 
 import numpy as np
 
+from errors import InvalidRequest
 from index.bm25 import BM25Index
 from index.embedder import Embedder
-from index.errors import InvalidRequest
 from index.store import Store
 from index.types import Chunk
 from qa.answers import Passage

@@ -46,9 +46,7 @@ def default_reader_model() -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="SPANQA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="SPANQA_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # Where the index lives (FAISS, SQLite, caches).
     data_dir: Path = Field(default=Path("data"), description="Directory for the index and caches")
@@ -68,7 +66,8 @@ class Settings(BaseSettings):
         default="int8", description="ONNX models: fp32 export, or dynamic int8 quantization (about 2x faster)"
     )
     models_cache_dir: Path | None = Field(
-        default=None, description="where ONNX exports are cached (exported once per model); default ~/.cache/spanqa/models-cache"
+        default=None,
+        description="where ONNX exports are cached (exported once per model); default ~/.cache/spanqa/models-cache",
     )
     query_cache_size: int = Field(default=1024, ge=0, description="question embeddings kept in an LRU cache")
 
@@ -100,10 +99,13 @@ class Settings(BaseSettings):
     )
     rerank_max_length: int = Field(default=384, ge=32, le=512, description="cross-encoder input, in tokens")
     rerank_read_margin: float | None = Field(
-        default=2.0, ge=0,
+        default=2.0,
+        ge=0,
         description="after reranking, read only passages whose cross-encoder logit is within this of the best (None = all)",
     )
-    rerank_batch_size: int = Field(default=32, ge=1, description="sentence-transformers CrossEncoder only (ONNX scores one pair per run)")
+    rerank_batch_size: int = Field(
+        default=32, ge=1, description="sentence-transformers CrossEncoder only (ONNX scores one pair per run)"
+    )
 
     # Reading.
     max_answers: int = Field(default=3, ge=1, le=20, description="answers returned per question")
@@ -112,14 +114,19 @@ class Settings(BaseSettings):
     reader_stride: int = Field(default=96, ge=0, le=256, description="overlap between windows")
     reader_batch_size: int = Field(default=16, ge=1)
     reader_min_score_ratio: float = Field(
-        default=0.7, ge=0, le=1,
+        default=0.7,
+        ge=0,
+        le=1,
         description="hybrid retrieval: read only passages whose fused score is at least this fraction of the best one's (0 = all)",
     )
     batch_window_ms: float = Field(
         default=2.0, ge=0, le=100, description="micro-batching: how long a reader batch waits for concurrent questions"
     )
     batch_max_questions: int = Field(
-        default=1, ge=1, le=256, description="micro-batching: most questions per reader call (1 = off, measured slower on CPU)"
+        default=1,
+        ge=1,
+        le=256,
+        description="micro-batching: most questions per reader call (1 = off, measured slower on CPU)",
     )
     # Calibrated with `spanqa eval` on the SQuAD dev split (threshold sweep in report.json):
     # at 5.0 has-answer F1 is within 0.3 of answering everything, while off-topic questions
@@ -141,7 +148,7 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _overlap_below_size(self) -> "Settings":
+    def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError("chunk_overlap must be smaller than chunk_tokens")
         # Each reader window holds [CLS] question(<=64 tokens) [SEP] context [SEP]; the stride
@@ -149,7 +156,6 @@ class Settings(BaseSettings):
         if self.reader_stride >= self.reader_max_length - 67:
             raise ValueError("reader_stride must be smaller than reader_max_length - 67")
         return self
-
 
     @property
     def model_cache(self) -> Path:

@@ -129,7 +129,16 @@ class TrainConfig:
 
     def identity(self) -> dict[str, Any]:
         """The fields that must match for `--resume` to continue the same run."""
-        runtime = {"max_steps", "checkpoint_every", "threads", "device", "resume", "keep_checkpoint", "overwrite", "show_progress"}
+        runtime = {
+            "max_steps",
+            "checkpoint_every",
+            "threads",
+            "device",
+            "resume",
+            "keep_checkpoint",
+            "overwrite",
+            "show_progress",
+        }
         identity: dict[str, Any] = {}
         for f in fields(self):
             if f.name in runtime:
@@ -349,7 +358,10 @@ def restore_rng(rng: dict[str, Any]) -> None:
 def make_optimizer(model, config: TrainConfig, total_steps: int):
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": config.weight_decay},
+        {
+            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "weight_decay": config.weight_decay,
+        },
         {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=config.lr)
@@ -397,7 +409,10 @@ def _train_reader(config: TrainConfig, console: Console) -> TrainResult:
     with _progress(console, config.show_progress) as progress:
         task = progress.add_task("windowing", total=len(data.train), loss="", rate="")
         features = build_features(
-            tokenizer, data.train, config.max_length, config.stride,
+            tokenizer,
+            data.train,
+            config.max_length,
+            config.stride,
             on_progress=lambda n: progress.advance(task, n),
         )
         progress.remove_task(task)
@@ -486,8 +501,14 @@ def _train_reader(config: TrainConfig, console: Console) -> TrainResult:
 
     windows_per_second = state.windows_seen / state.train_seconds if state.train_seconds else 0.0
     result = TrainResult(
-        out=out, finished=not stopped, step=state.step, total_steps=total_steps, epochs=state.history,
-        best_epoch=state.best_epoch, train_seconds=state.train_seconds, windows_per_second=windows_per_second,
+        out=out,
+        finished=not stopped,
+        step=state.step,
+        total_steps=total_steps,
+        epochs=state.history,
+        best_epoch=state.best_epoch,
+        train_seconds=state.train_seconds,
+        windows_per_second=windows_per_second,
     )
     if stopped:
         save_checkpoint(out, model, tokenizer, optimizer, scheduler, state, config)
@@ -523,8 +544,12 @@ def finish_epoch(config, data, model, tokenizer, state: RunState, device, consol
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         reader = Reader(
-            str(folder), device=str(device), max_length=config.max_length, stride=config.stride,
-            batch_size=max(config.batch_size, 32), max_answer_tokens=config.max_answer_tokens,
+            str(folder),
+            device=str(device),
+            max_length=config.max_length,
+            stride=config.stride,
+            batch_size=max(config.batch_size, 32),
+            max_answer_tokens=config.max_answer_tokens,
         )
         task = progress.add_task(f"dev epoch {state.epoch + 1}", total=len(data.dev), loss="", rate="")
         scores = evaluate_reader(reader, data.dev, on_progress=lambda n: progress.advance(task, n))
@@ -576,11 +601,26 @@ def _progress(console: Console, show: bool) -> Progress:
 
 
 def train_reader_command(
-    train_files: Annotated[list[Path], typer.Argument(help="SQuAD v1.1/v2.0 JSON files to train on", show_default=False)],
+    train_files: Annotated[
+        list[Path], typer.Argument(help="SQuAD v1.1/v2.0 JSON files to train on", show_default=False)
+    ],
     out: Annotated[Path, typer.Option("--out", help="Output folder: a Hugging Face model folder", show_default=False)],
-    base: Annotated[Optional[str], typer.Option(help="Model to start from: local path or hub id (default: the all-MiniLM-L6-v2 encoder; a QA checkpoint such as the shipped reader continues from it)")] = None,
-    dev: Annotated[Optional[Path], typer.Option("--dev", help="SQuAD file to evaluate on after each epoch; the epoch with the best dev F1 is kept (ties: the later). Training leaves out questions on its paragraphs")] = None,
-    dev_articles: Annotated[Optional[str], typer.Option(help="Comma-separated article titles of --dev to evaluate on (default: all)")] = None,
+    base: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Model to start from: local path or hub id (default: the all-MiniLM-L6-v2 encoder; a QA checkpoint such as the shipped reader continues from it)"
+        ),
+    ] = None,
+    dev: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--dev",
+            help="SQuAD file to evaluate on after each epoch; the epoch with the best dev F1 is kept (ties: the later). Training leaves out questions on its paragraphs",
+        ),
+    ] = None,
+    dev_articles: Annotated[
+        Optional[str], typer.Option(help="Comma-separated article titles of --dev to evaluate on (default: all)")
+    ] = None,
     epochs: Annotated[int, typer.Option(help="Passes over the training windows")] = 3,
     lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, linear warm-up then decay)")] = 1e-4,
     batch_size: Annotated[int, typer.Option(help="Windows per optimizer step")] = 16,
@@ -592,26 +632,71 @@ def train_reader_command(
     weight_decay: Annotated[float, typer.Option(help="AdamW weight decay")] = 0.01,
     max_answer_tokens: Annotated[int, typer.Option(help="Longest answer span considered on dev (tokens)")] = 30,
     limit: Annotated[int, typer.Option(help="Train on at most this many questions, drawn at random (0 = all)")] = 0,
-    dev_limit: Annotated[int, typer.Option(help="Evaluate on at most this many dev questions, drawn at random (0 = all)")] = 0,
-    max_windows: Annotated[int, typer.Option(help="At most this many windows per question: those holding the answer, then others at random (0 = all)")] = 0,
-    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Leave out questions whose answer does not match its context (listed), instead of stopping")] = False,
-    max_steps: Annotated[int, typer.Option(help="Stop after this many steps in all, with a checkpoint; --resume continues (0 = run to the end)")] = 0,
-    checkpoint_every: Annotated[int, typer.Option(help="Save a checkpoint every N steps and after each epoch (0 = only when --max-steps stops the run)")] = 200,
+    dev_limit: Annotated[
+        int, typer.Option(help="Evaluate on at most this many dev questions, drawn at random (0 = all)")
+    ] = 0,
+    max_windows: Annotated[
+        int,
+        typer.Option(
+            help="At most this many windows per question: those holding the answer, then others at random (0 = all)"
+        ),
+    ] = 0,
+    skip_bad: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad",
+            help="Leave out questions whose answer does not match its context (listed), instead of stopping",
+        ),
+    ] = False,
+    max_steps: Annotated[
+        int,
+        typer.Option(
+            help="Stop after this many steps in all, with a checkpoint; --resume continues (0 = run to the end)"
+        ),
+    ] = 0,
+    checkpoint_every: Annotated[
+        int,
+        typer.Option(
+            help="Save a checkpoint every N steps and after each epoch (0 = only when --max-steps stops the run)"
+        ),
+    ] = 200,
     threads: Annotated[int, typer.Option(help="CPU threads for torch (0 = all cores)")] = 0,
     device: Annotated[str, typer.Option(help="auto (GPU when there is one), cpu, cuda, cuda:1, mps")] = "auto",
-    keep_checkpoint: Annotated[bool, typer.Option("--keep-checkpoint", help="Keep OUT/checkpoint after a finished run")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace what --out holds (a finished model, other files)")] = False,
+    keep_checkpoint: Annotated[
+        bool, typer.Option("--keep-checkpoint", help="Keep OUT/checkpoint after a finished run")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace what --out holds (a finished model, other files)")
+    ] = False,
 ) -> None:
     """Fine-tune the reader on SQuAD-format files; prints dev EM/F1 after each epoch."""
     console = Console(stderr=True, soft_wrap=True)
     config = TrainConfig(
-        train_files=list(train_files), out=out, base=base or default_base_model(), dev_file=dev,
+        train_files=list(train_files),
+        out=out,
+        base=base or default_base_model(),
+        dev_file=dev,
         dev_articles=[a.strip() for a in (dev_articles or "").split(",") if a.strip()],
-        epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length, stride=stride, seed=seed,
-        warmup=warmup, weight_decay=weight_decay, max_answer_tokens=max_answer_tokens, limit=limit,
-        dev_limit=dev_limit, max_windows=max_windows, skip_bad=skip_bad, max_steps=max_steps,
-        checkpoint_every=checkpoint_every, threads=threads, device=device, resume=resume,
-        keep_checkpoint=keep_checkpoint, overwrite=overwrite,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        max_length=max_length,
+        stride=stride,
+        seed=seed,
+        warmup=warmup,
+        weight_decay=weight_decay,
+        max_answer_tokens=max_answer_tokens,
+        limit=limit,
+        dev_limit=dev_limit,
+        max_windows=max_windows,
+        skip_bad=skip_bad,
+        max_steps=max_steps,
+        checkpoint_every=checkpoint_every,
+        threads=threads,
+        device=device,
+        resume=resume,
+        keep_checkpoint=keep_checkpoint,
+        overwrite=overwrite,
     )
     try:
         result = train_reader(config, console)

@@ -91,7 +91,7 @@ def read_squad(path: str | Path) -> SquadFile:
         context = contexts[q.paragraph_id]
         answers = tuple(SquadAnswer(t, s) for t, s in zip(q.answers, q.answer_starts)) if q.has_answer else ()
         problems = [
-            f"answer {a.text!r} at {a.start}, but the context there reads {context[max(a.start, 0):max(a.end, 0)]!r}"
+            f"answer {a.text!r} at {a.start}, but the context there reads {context[max(a.start, 0) : max(a.end, 0)]!r}"
             for a in answers
             if a.start < 0 or context[a.start : a.end] != a.text
         ]
@@ -122,9 +122,7 @@ def select_articles(questions: Iterable[SquadQuestion], titles: Sequence[str]) -
     return [q for q in questions if q.title in wanted]
 
 
-def exclude_overlap(
-    train: Sequence[SquadQuestion], dev: Sequence[SquadQuestion]
-) -> tuple[list[SquadQuestion], int]:
+def exclude_overlap(train: Sequence[SquadQuestion], dev: Sequence[SquadQuestion]) -> tuple[list[SquadQuestion], int]:
     """Drops training questions that share an id or a context with the dev set (keeps dev honest)."""
     dev_ids = {q.id for q in dev}
     dev_contexts = {q.context for q in dev}

@@ -34,7 +34,7 @@ class DataFileSummary:
         articles: Sequence[str] = (),
         excluded_for_dev: int = 0,
         skipped_bad: int = 0,
-    ) -> "DataFileSummary":
+    ) -> DataFileSummary:
         answerable = sum(q.is_answerable for q in questions)
         return cls(
             path=str(path),
@@ -47,7 +47,7 @@ class DataFileSummary:
         )
 
 
-def _best_dev(result: "TrainResult") -> dict[str, Any] | None:
+def _best_dev(result: TrainResult) -> dict[str, Any] | None:
     for entry in result.epochs:
         if entry["epoch"] == result.best_epoch:
             return entry.get("dev")
@@ -55,10 +55,10 @@ def _best_dev(result: "TrainResult") -> dict[str, Any] | None:
 
 
 def train_metrics(
-    config: "TrainConfig",
+    config: TrainConfig,
     files: Sequence[DataFileSummary],
     dev: DataFileSummary | None,
-    result: "TrainResult",
+    result: TrainResult,
     summary: dict[str, Any],
     train_questions: int,
 ) -> dict[str, Any]:
@@ -91,7 +91,9 @@ def train_metrics(
         train_files=[asdict(f) for f in files],
         dev=asdict(dev) if dev else None,
         hyperparameters={
-            k: v for k, v in config.identity().items() if k not in ("train_files", "out", "base", "dev_file", "dev_articles")
+            k: v
+            for k, v in config.identity().items()
+            if k not in ("train_files", "out", "base", "dev_file", "dev_articles")
         },
         resumed_at_steps=summary["resumed_at_steps"],
         machine=summary["machine"],
@@ -112,15 +114,15 @@ def _pct(x: float | None) -> str:
 
 
 def model_card(
-    config: "TrainConfig",
+    config: TrainConfig,
     files: Sequence[DataFileSummary],
     dev: DataFileSummary | None,
-    result: "TrainResult",
+    result: TrainResult,
     summary: dict[str, Any],
     train_questions: int,
 ) -> str:
     lines = [
-        f"# Extractive QA reader trained with `spanqa train-reader`",
+        "# Extractive QA reader trained with `spanqa train-reader`",
         "",
         f"Base: `{config.base}`. Output of `spanqa train-reader`; load it like any Hugging Face "
         "extractive QA model (`AutoModelForQuestionAnswering`), or point spanqa at it:",
@@ -190,8 +192,15 @@ def model_card(
     else:
         lines += ["No dev set was given: the model is the last epoch's.", ""]
     machine = summary["machine"]
-    where = machine.get("gpu") or f"{machine['cpu']}, {machine['torch_threads']} torch thread(s) of {machine['cpu_cores']} cores"
-    resumed = f" Resumed at step(s) {', '.join(map(str, summary['resumed_at_steps']))}." if summary["resumed_at_steps"] else ""
+    where = (
+        machine.get("gpu")
+        or f"{machine['cpu']}, {machine['torch_threads']} torch thread(s) of {machine['cpu_cores']} cores"
+    )
+    resumed = (
+        f" Resumed at step(s) {', '.join(map(str, summary['resumed_at_steps']))}."
+        if summary["resumed_at_steps"]
+        else ""
+    )
     lines += [
         "## Training time",
         "",

@@ -62,12 +62,7 @@ def encode_windows(
     offsets: list[list[tuple[int, int] | None]] = []
     for i, row in enumerate(encoded["offset_mapping"]):
         seq_ids = encoded.sequence_ids(i)
-        offsets.append(
-            [
-                (int(s), int(e)) if seq_ids[t] == context_id else None
-                for t, (s, e) in enumerate(row)
-            ]
-        )
+        offsets.append([(int(s), int(e)) if seq_ids[t] == context_id else None for t, (s, e) in enumerate(row)])
     return Windows(
         input_ids=encoded["input_ids"],
         attention_mask=encoded["attention_mask"],

@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -35,8 +39,11 @@ def reader(base_settings):
 
     s = base_settings
     return Reader(
-        s.reader_model, max_length=s.reader_max_length, stride=s.reader_stride,
-        batch_size=s.reader_batch_size, max_answer_tokens=s.max_answer_tokens,
+        s.reader_model,
+        max_length=s.reader_max_length,
+        stride=s.reader_stride,
+        batch_size=s.reader_batch_size,
+        max_answer_tokens=s.max_answer_tokens,
     )
 
 
@@ -52,7 +59,9 @@ def make_pipeline(base_settings, embedder, reader, tmp_path_factory):
         data_dir = data_dir or tmp_path_factory.mktemp("data")
         settings = base_settings.model_copy(update={"data_dir": data_dir, **overrides})
         store = FaissSqliteStore(
-            data_dir, dimension=embedder.dimension, model_name=embedder.identity,
+            data_dir,
+            dimension=embedder.dimension,
+            model_name=embedder.identity,
             index_type=settings.index_type,
         )
         pipeline = Pipeline(settings, embedder, reader, store)
@@ -69,7 +78,7 @@ def seed_text() -> str:
     return SEED_FILE.read_text(encoding="utf-8")
 
 
-def seeded_client(settings, embedder, reader, data_dir: Path) -> Iterator["TestClient"]:
+def seeded_client(settings, embedder, reader, data_dir: Path) -> Iterator[TestClient]:
     """The real app (real models) over `data_dir`, holding the seed document as id "seed"."""
     from fastapi.testclient import TestClient
 

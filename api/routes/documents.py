@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from api.deps import PipelineDep
 from api.schemas import DocumentIn, DocumentList, DocumentOut, DocumentSummary, ErrorOut, IngestOut
-from index.errors import DocumentTooLarge, InvalidRequest
+from errors import DocumentTooLarge, InvalidRequest
 from qa.pipeline import NewDocument
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -103,9 +103,7 @@ def _describe(exc: ValidationError) -> str:
     for err in exc.errors():
         if err["type"] == "json_invalid":
             return "malformed JSON in the request body"
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-    )
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
 
 
 @router.get("", response_model=DocumentList)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-from index.errors import DocumentTooLarge, UnreadableDocument
+from errors import DocumentTooLarge, UnreadableDocument
 from index.formats.base import LoadLimits
 
 

@@ -15,7 +15,7 @@ import lxml.html
 import trafilatura
 from lxml.etree import ParserError
 
-from index.errors import UnreadableDocument
+from errors import UnreadableDocument
 from index.formats.base import LoadedText, LoadLimits, tidy_text
 from index.formats.text import decode_text
 
@@ -27,9 +27,35 @@ _NOT_CONTENT = (
     "|//*[@role='navigation']|//*[@aria-hidden='true']"
 )
 _BLOCKS = {
-    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "footer",
-    "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "ol", "p", "pre", "section",
-    "table", "tr", "ul",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tr",
+    "ul",
 }
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _TABLE_RULE = re.compile(r"^[ \t|:-]*-[ \t|:-]*(?:\n|\Z)", re.MULTILINE)  # trafilatura's `|---|---|` lines

@@ -15,7 +15,7 @@ import re
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError
 
-from index.errors import DocumentTooLarge, UnreadableDocument
+from errors import DocumentTooLarge, UnreadableDocument
 from index.formats.base import LoadedText, LoadLimits, join_pages, tidy_text
 
 # pypdf logs a warning for every irregularity it repairs; the loader reports what matters.
@@ -50,7 +50,9 @@ def load_pdf(data: bytes, limits: LoadLimits) -> LoadedText:
         except FileNotDecryptedError:
             raise UnreadableDocument("the PDF is encrypted with a password") from None
         except Exception as error:  # noqa: BLE001 - a damaged page: pypdf raises anything
-            raise UnreadableDocument(f"page {number} of the PDF cannot be read ({error or type(error).__name__})") from None
+            raise UnreadableDocument(
+                f"page {number} of the PDF cannot be read ({error or type(error).__name__})"
+            ) from None
         text = _WRAPPED_LINE.sub(" ", tidy_text(raw))
         total += len(text) + 2
         if total > limits.max_chars:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from charset_normalizer import from_bytes
 
-from index.errors import DocumentTooLarge, UnreadableDocument
+from errors import DocumentTooLarge, UnreadableDocument
 from index.formats.base import LoadedText, LoadLimits
 
 _BOMS = (
@@ -39,7 +39,9 @@ def decode_text(data: bytes, what: str = "the file", max_chars: int | None = Non
             try:
                 return _checked(normalize_text(data.decode(encoding)), what)
             except UnicodeDecodeError:
-                raise UnreadableDocument(f"{what} starts with a {encoding} byte-order mark but is not {encoding}") from None
+                raise UnreadableDocument(
+                    f"{what} starts with a {encoding} byte-order mark but is not {encoding}"
+                ) from None
     if b"\x00" in data:  # no text has NUL characters, but UTF-16 has NUL bytes
         utf16 = _utf16_without_bom(data)
         if utf16 is None:

@@ -16,7 +16,7 @@ import docx
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
-from index.errors import UnreadableDocument
+from errors import UnreadableDocument
 from index.formats.archive import open_zip
 from index.formats.base import LoadedText, LoadLimits, tidy_text
 

@@ -44,9 +44,7 @@ def eval_command(
             help="Comma-separated article titles whose questions are asked; all contexts are still indexed",
         ),
     ] = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Ask only the first N selected questions")
-    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Ask only the first N selected questions")] = None,
 ) -> None:
     """Evaluate spanqa end to end on SQuAD-format data and write an HTML report."""
     from qa.eval.runner import run_eval

@@ -230,9 +230,7 @@ def best_null_threshold(
             threshold = (value + scored[i][0]) / 2 if i < len(scored) else value + 1.0
             best = (target, em_total, f1_total, threshold)
     _, em_best, f1_best, threshold = best
-    return NullThreshold(
-        threshold=float(threshold), exact=100.0 * em_best / n, f1=100.0 * f1_best / n, metric=metric
-    )
+    return NullThreshold(threshold=float(threshold), exact=100.0 * em_best / n, f1=100.0 * f1_best / n, metric=metric)
 
 
 def threshold_curve(
@@ -248,7 +246,9 @@ def threshold_curve(
     out = []
     for t in thresholds:
         s = squad2_scores(predictions, golds, answer_scores, t)
-        out.append({"threshold": float(t), "f1": s.f1, "has_answer_f1": s.has_answer_f1, "no_answer_f1": s.no_answer_f1})
+        out.append(
+            {"threshold": float(t), "f1": s.f1, "has_answer_f1": s.has_answer_f1, "no_answer_f1": s.no_answer_f1}
+        )
     return out
 
 

@@ -91,7 +91,7 @@ def _pr(stats: dict[str, Any]) -> str:
     return f"{'–' if p is None else f'{100 * p:.1f}'} / {'–' if r is None else f'{100 * r:.1f}'}"
 
 
-def write_report(report: "EvalReport", out_dir: Path) -> dict[str, Path]:
+def write_report(report: EvalReport, out_dir: Path) -> dict[str, Path]:
     """Writes the three outputs into `out_dir`; returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -135,7 +135,9 @@ def plot_recall_curve(records: list[dict[str, Any]], max_k: int = 20) -> str:
         ax.plot(
             ks,
             [100 * sum(1 for r in ans if r["gold_rank"] and r["gold_rank"] <= k) / len(ans) for k in ks],
-            marker="s", ms=3, label="answerable",
+            marker="s",
+            ms=3,
+            label="answerable",
         )
     ax.set_xlabel("k (retrieved chunks)")
     ax.set_ylabel("recall@k (%)")
@@ -237,9 +239,7 @@ code{background:#f5f5f5;padding:0 .2em}.small{font-size:.85em;color:#555}
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
-    )
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -266,7 +266,7 @@ def _qps(summary: dict[str, Any]) -> str:
     return "–" if qps is None else f"{qps:.2f}"
 
 
-def render_html(report: "EvalReport") -> str:
+def render_html(report: EvalReport) -> str:
     s = report.summary
     records = report.record_dicts()
     cfg = s["config"]
@@ -278,15 +278,15 @@ def render_html(report: "EvalReport") -> str:
         ("Threshold trade-off", plot_threshold_curve(s.get("threshold_curve", []), na["threshold_used"], best)),
         ("Latency", plot_latency(records)),
     ]
-    headline = _table(["metric", "end to end", "oracle (reader on gold paragraph)"], [list(r) for r in headline_rows(s)])
+    headline = _table(
+        ["metric", "end to end", "oracle (reader on gold paragraph)"], [list(r) for r in headline_rows(s)]
+    )
     latency = _table(
         ["stage", "p50 ms", "p95 ms", "mean ms"],
         [[k, _ms(v["p50"]), _ms(v["p95"]), _ms(v["mean"])] for k, v in s["latency_ms"].items()],
     )
     failures = _table(["outcome", "questions"], [[k, v] for k, v in sorted(s["failures"].items())])
-    config = _table(
-        ["setting", "value"], [[k, v if isinstance(v, str) else json.dumps(v)] for k, v in cfg.items()]
-    )
+    config = _table(["setting", "value"], [[k, v if isinstance(v, str) else json.dumps(v)] for k, v in cfg.items()])
     figures = "".join(
         f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{png}">'
         f"<figcaption class=small>{html.escape(title)}</figcaption></figure>"
@@ -304,9 +304,9 @@ def render_html(report: "EvalReport") -> str:
 <html lang="en"><head><meta charset="utf-8"><title>spanqa evaluation</title><style>{_CSS}</style></head>
 <body>
 <h1>spanqa evaluation</h1>
-<p class=small>{html.escape(s['created'])} · data: {html.escape(', '.join(cfg['data_files']))}
-{'· articles: ' + html.escape(', '.join(cfg['articles'])) if cfg.get('articles') else ''}
-· distractors: {html.escape(', '.join(cfg['corpus_files']) or 'none')} · top_k {cfg['top_k']}</p>
+<p class=small>{html.escape(s["created"])} · data: {html.escape(", ".join(cfg["data_files"]))}
+{"· articles: " + html.escape(", ".join(cfg["articles"])) if cfg.get("articles") else ""}
+· distractors: {html.escape(", ".join(cfg["corpus_files"]) or "none")} · top_k {cfg["top_k"]}</p>
 <p class=small>EM/F1 follow the official SQuAD 2.0 script (percent). "Oracle" is the reader alone on the
 gold paragraph with the same no-answer threshold. Best thresholds are what would maximize F1 on this data:
 answer when the score is at least the threshold. They are reported, not applied.</p>

@@ -21,11 +21,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from index.errors import InvalidRequest
+from errors import InvalidRequest
 from qa.eval import metrics
 from qa.eval.squad import Question, SquadData, load_squad
 from qa.pipeline import AskResult, NewDocument, Pipeline
@@ -88,7 +88,16 @@ Progress = Callable[[str, int], Any]
 def rich_progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
     """A rich progress bar (on stderr) for one phase; yields `advance(n)`."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import (
+        Progress as Bar,
+    )
 
     columns = (
         TextColumn("{task.description}"),
@@ -107,18 +116,14 @@ def no_progress(description: str, total: int) -> Iterator[Callable[[int], None]]
     yield lambda n=1: None
 
 
-def select_questions(
-    data: SquadData, articles: Sequence[str] | None, limit: int | None
-) -> list[Question]:
+def select_questions(data: SquadData, articles: Sequence[str] | None, limit: int | None) -> list[Question]:
     """The questions to ask: those of `articles` (all when None), the first `limit` of them."""
     questions = data.questions
     if articles:
         known = set(data.titles)
         unknown = [a for a in articles if a not in known]
         if unknown:
-            raise ValueError(
-                f"unknown article(s) {', '.join(unknown)}; the data has: {', '.join(data.titles)}"
-            )
+            raise ValueError(f"unknown article(s) {', '.join(unknown)}; the data has: {', '.join(data.titles)}")
         wanted = set(articles)
         questions = [q for q in questions if q.title in wanted]
     if limit is not None:
@@ -138,18 +143,14 @@ def fresh_index_dir(out_dir: Path) -> Path:
     index_dir = out_dir / "index"
     if index_dir.exists():
         if not (index_dir / INDEX_MARKER).is_file():
-            raise ValueError(
-                f"{index_dir} exists and was not made by spanqa eval; choose another --out folder"
-            )
+            raise ValueError(f"{index_dir} exists and was not made by spanqa eval; choose another --out folder")
         shutil.rmtree(index_dir)
     index_dir.mkdir(parents=True)
     (index_dir / INDEX_MARKER).write_text("made by spanqa eval; removed by the next run\n", encoding="utf-8")
     return index_dir
 
 
-def build_index(
-    pipeline: Pipeline, corpus: SquadData, progress: Progress = no_progress
-) -> dict[str, Any]:
+def build_index(pipeline: Pipeline, corpus: SquadData, progress: Progress = no_progress) -> dict[str, Any]:
     """Ingests every paragraph as a document; returns counts and throughput."""
     docs = [
         NewDocument(
@@ -433,7 +434,7 @@ def summarize(
         key = r.failed_stage or "right"
         failures[key] = failures.get(key, 0) + 1
     return {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": config,
         "questions": {
             "total": len(records),
@@ -459,9 +460,7 @@ def summarize(
             # threshold_used); "margin": best span score minus the [CLS] null score.
             "best_threshold": {
                 "end_to_end_best_score": _threshold(records, "best_span", lambda r: r.best_score),
-                "end_to_end_margin": _threshold(
-                    records, "best_span", lambda r: _margin(r.best_score, r.null_score)
-                ),
+                "end_to_end_margin": _threshold(records, "best_span", lambda r: _margin(r.best_score, r.null_score)),
                 "oracle_best_score": _threshold(records, "oracle_best_span", lambda r: r.oracle_score),
                 "oracle_margin": _threshold(
                     records, "oracle_best_span", lambda r: _margin(r.oracle_score, r.oracle_null_score)
@@ -484,5 +483,3 @@ def load_records(path: str | Path) -> list[dict[str, Any]]:
 
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
-
-

@@ -84,9 +84,7 @@ def load_squad(paths: Iterable[str | Path], *, with_questions: bool = True) -> S
                     raise SquadFormatError(f"{path}: a paragraph of {title!r} has no 'context' string")
                 index = next_index.get(title, 0)
                 next_index[title] = index + 1
-                para = Paragraph(
-                    id=f"{title}-{index}", title=title, index=index, context=context, source=str(path)
-                )
+                para = Paragraph(id=f"{title}-{index}", title=title, index=index, context=context, source=str(path))
                 data.paragraphs.append(para)
                 if with_questions:
                     data.questions.extend(_questions(paragraph.get("qas") or [], para))

@@ -8,7 +8,10 @@ SEED_QUESTIONS = [
     ("Who is the US national security adviser?", "Jake Sullivan"),
     ("Who authorized the delivery of the ammunition?", "Joe Biden"),
     ("When did Putin announce a military operation in Ukraine?", "February 24, 2022"),
-    ("Which publication highlighted that the United States had linked its stance to the Convention?", "Il Fatto Quotidiano"),
+    (
+        "Which publication highlighted that the United States had linked its stance to the Convention?",
+        "Il Fatto Quotidiano",
+    ),
     ("Who announced a military operation in Ukraine?", "Vladimir Putin"),
     ("Who did Kyiv give written assurances to?", "Washington"),
     ("Where was a recording of the briefing available?", "YouTube"),
@@ -53,7 +56,9 @@ def test_unanswerable_question_gives_no_answer(client, question):
 
 
 def test_every_answer_of_the_n_best_slices_exactly(client):
-    r = client.post("/ask", json={"question": "Who made the decision about cluster munitions?", "max_answers": 5, "top_k": 8})
+    r = client.post(
+        "/ask", json={"question": "Who made the decision about cluster munitions?", "max_answers": 5, "top_k": 8}
+    )
     assert r.status_code == 200
     document_texts: dict[str, str] = {}
     for answer in r.json()["answers"]:

@@ -21,11 +21,15 @@ def test_health_reports_counts_and_models(client):
 
 def test_add_ask_replace_delete_json_document(client):
     docs_before, chunks_before = _counts(client)
-    r = client.post("/documents", json={"text": NEW_DOC, "title": "Lighthouse", "id": "lighthouse", "metadata": {"kind": "test"}})
+    r = client.post(
+        "/documents", json={"text": NEW_DOC, "title": "Lighthouse", "id": "lighthouse", "metadata": {"kind": "test"}}
+    )
     assert r.status_code == 201, r.text
     assert r.json()["id"] == "lighthouse" and r.json()["chunks"] >= 1 and r.json()["status"] == "added"
 
-    again = client.post("/documents", json={"text": NEW_DOC, "title": "Lighthouse", "id": "lighthouse", "metadata": {"kind": "test"}})
+    again = client.post(
+        "/documents", json={"text": NEW_DOC, "title": "Lighthouse", "id": "lighthouse", "metadata": {"kind": "test"}}
+    )
     assert again.json()["status"] == "unchanged"
 
     answer = client.post("/ask", json={"question": "Who built the Zorbani lighthouse?"}).json()["answers"][0]
@@ -60,7 +64,10 @@ def test_list_is_paginated(client):
 
 
 def test_upload_markdown_file(client):
-    r = client.post("/documents", files={"file": ("notes.md", "# Notes\n\nThe meeting is on Tuesday in Room 4.".encode(), "text/markdown")})
+    r = client.post(
+        "/documents",
+        files={"file": ("notes.md", b"# Notes\n\nThe meeting is on Tuesday in Room 4.", "text/markdown")},
+    )
     assert r.status_code == 201, r.text
     doc_id = r.json()["id"]
     assert client.get(f"/documents/{doc_id}").json()["content_type"] == "text/markdown"

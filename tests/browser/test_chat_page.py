@@ -59,9 +59,7 @@ def ask(page: Page, question: str) -> Locator:
 
 
 def doc_item(page: Page, title: str) -> Locator:
-    return page.locator("#document-list .doc-item").filter(
-        has=page.locator(".doc-title", has_text=title)
-    )
+    return page.locator("#document-list .doc-item").filter(has=page.locator(".doc-title", has_text=title))
 
 
 def upload_from_picker(page: Page, name: str, data: bytes, mime: str = "text/plain") -> Locator:
@@ -140,7 +138,7 @@ def test_view_in_document_scrolls_to_the_highlighted_span(page: Page, server: Se
     question = "Who authorized the delivery of the ammunition?"
     best = api_ask(server, question)["answers"][0]
     document = server.http.get(f"/documents/{best['doc_id']}").json()
-    assert document["text"][best["start"]:best["end"]] == best["text"]
+    assert document["text"][best["start"] : best["end"]] == best["text"]
 
     reply = ask(page, question)
     reply.locator(".answer-primary").get_by_role("button", name="View").click()

@@ -68,7 +68,13 @@ def test_folder_ingest_summary_metadata_and_noop_reingest(make_pipeline, tmp_pat
     assert skipped == {".cache": "hidden folder", "logo.png": "unsupported type .png"}
 
     infos = {info.source: info for info in pipeline.list_documents(limit=100)}
-    assert set(infos) == {"trust/reports/annual.pdf", "trust/handbook.docx", "trust/news.html", "trust/notes.md", "trust/cafe.txt"}
+    assert set(infos) == {
+        "trust/reports/annual.pdf",
+        "trust/handbook.docx",
+        "trust/news.html",
+        "trust/notes.md",
+        "trust/cafe.txt",
+    }
     pdf = infos["trust/reports/annual.pdf"]
     assert (pdf.content_type, pdf.pages, pdf.title) == ("application/pdf", 3, "Vell Island Trust annual report")
     assert infos["trust/handbook.docx"].content_type == DOCX_TYPE
@@ -94,7 +100,9 @@ def test_editing_one_file_replaces_only_that_document(make_pipeline, tmp_path):
     pipeline = make_pipeline()
     folder = make_folder(tmp_path)
     ingest_paths(pipeline, [folder])
-    before = {info.source: (info.id, [c.id for c in pipeline.store.chunks_of(info.id)]) for info in pipeline.list_documents()}
+    before = {
+        info.source: (info.id, [c.id for c in pipeline.store.chunks_of(info.id)]) for info in pipeline.list_documents()
+    }
     question = "Who is the harbour master?"
     notes_id = before["trust/notes.md"][0]
     first = pipeline.ask(question, doc_ids=[notes_id]).answers[0]
@@ -106,7 +114,9 @@ def test_editing_one_file_replaces_only_that_document(make_pipeline, tmp_path):
     assert summary.counts()["replaced"] == 1 and summary.counts()["unchanged"] == 4 and summary.counts()["added"] == 0
     assert [Path(o.path).name for o in summary.of("replaced")] == ["notes.md"]
 
-    after = {info.source: (info.id, [c.id for c in pipeline.store.chunks_of(info.id)]) for info in pipeline.list_documents()}
+    after = {
+        info.source: (info.id, [c.id for c in pipeline.store.chunks_of(info.id)]) for info in pipeline.list_documents()
+    }
     assert after.keys() == before.keys()
     for source in before:
         if source == "trust/notes.md":
@@ -167,7 +177,11 @@ def client(base_settings, embedder, reader, tmp_path_factory) -> Iterator[TestCl
     store = FaissSqliteStore(data_dir, dimension=embedder.dimension, model_name=embedder.identity)
     pipeline = Pipeline(settings, embedder, reader, store)
     with TestClient(create_app(settings, pipeline=pipeline)) as c:
-        for name, data in (("annual.pdf", pdf_bytes()), ("handbook.docx", docx_bytes()), ("news.html", HTML_PAGE.encode())):
+        for name, data in (
+            ("annual.pdf", pdf_bytes()),
+            ("handbook.docx", docx_bytes()),
+            ("news.html", HTML_PAGE.encode()),
+        ):
             r = c.post("/documents", files={"file": (name, data)}, data={"id": name.split(".")[0]})
             assert r.status_code == 201, r.text
         yield c
@@ -224,11 +238,17 @@ def test_docx_table_and_html_answers_cite_exactly(client):
 
 
 def test_ask_filters_by_metadata_and_document_ids(client):
-    for doc_id, team, year, name in (("memo-legal", "legal", 2023, "Carla Mendes"), ("memo-ops", "operations", 2024, "Tomas Berg")):
+    for doc_id, team, year, name in (
+        ("memo-legal", "legal", 2023, "Carla Mendes"),
+        ("memo-ops", "operations", 2024, "Tomas Berg"),
+    ):
         r = client.post(
             "/documents",
-            json={"id": doc_id, "text": f"The office manager of the {team} team is {name}. The office is on the third floor.",
-                  "metadata": {"team": team, "year": year}},
+            json={
+                "id": doc_id,
+                "text": f"The office manager of the {team} team is {name}. The office is on the third floor.",
+                "metadata": {"team": team, "year": year},
+            },
         )
         assert r.status_code == 201, r.text
     question = "Who is the office manager?"
@@ -238,7 +258,9 @@ def test_ask_filters_by_metadata_and_document_ids(client):
     assert ops["text"] == "Tomas Berg"
     by_id = client.post("/ask", json={"question": question, "filters": {"doc_ids": ["memo-ops"]}}).json()
     assert {p["doc_id"] for p in by_id["passages"]} == {"memo-ops"}
-    both = client.post("/ask", json={"question": question, "filters": {"doc_ids": ["memo-ops"], "metadata": {"team": "legal"}}}).json()
+    both = client.post(
+        "/ask", json={"question": question, "filters": {"doc_ids": ["memo-ops"], "metadata": {"team": "legal"}}}
+    ).json()
     assert both["no_answer"] is True and both["passages"] == []
     nothing = client.post("/ask", json={"question": question, "filters": {"metadata": {"team": "finance"}}}).json()
     assert nothing["no_answer"] is True and nothing["passages"] == []

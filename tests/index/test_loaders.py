@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from index.errors import DocumentTooLarge, UnreadableDocument, UnsupportedFileType
+from errors import DocumentTooLarge, UnreadableDocument, UnsupportedFileType
 from index.loaders import LoadLimits, content_type_of, is_supported, load_bytes, supported_suffixes
 from index.sources import discover, matches
 from tests.fixtures.samples import (
@@ -191,13 +191,19 @@ def test_markdown_tables_images_and_html_blocks():
     "data,expected",
     [
         (LATIN1_TEXT.encode("latin-1"), LATIN1_TEXT),
-        ("¿Dónde está el niño? Mañana será otro día – “sí”.".encode("cp1252"), "¿Dónde está el niño? Mañana será otro día – “sí”."),
-        ("Zażółć gęślą jaźń. Polska jest krajem w Europie Środkowej.".encode("cp1250"), "Zażółć gęślą jaźń. Polska jest krajem w Europie Środkowej."),
+        (
+            "¿Dónde está el niño? Mañana será otro día – “sí”.".encode("cp1252"),
+            "¿Dónde está el niño? Mañana será otro día – “sí”.",
+        ),
+        (
+            "Zażółć gęślą jaźń. Polska jest krajem w Europie Środkowej.".encode("cp1250"),
+            "Zażółć gęślą jaźń. Polska jest krajem w Europie Środkowej.",
+        ),
         ("Москва является столицей России.".encode("cp1251"), "Москва является столицей России."),
         ("\ufeffWith a BOM\r\nand Windows line endings\r\n".encode("utf-8"), "With a BOM\nand Windows line endings\n"),
         ("UTF-16 with BOM: café".encode("utf-16"), "UTF-16 with BOM: café"),
         ("UTF-16 without BOM".encode("utf-16-le"), "UTF-16 without BOM"),
-        ("Old Mac line\rendings".encode(), "Old Mac line\nendings"),
+        (b"Old Mac line\rendings", "Old Mac line\nendings"),
     ],
     ids=["latin-1", "cp1252", "cp1250", "cp1251", "utf8-bom-crlf", "utf16-bom", "utf16le-no-bom", "cr"],
 )
@@ -263,7 +269,16 @@ def test_discover_recurses_skips_with_reasons_and_names_files_by_folder(tmp_path
     (root / "sub").mkdir(parents=True)
     (root / ".git").mkdir()
     (root / "drafts").mkdir()
-    for name in ("a.txt", "sub/b.md", "sub/c.pdf", ".hidden.txt", ".git/config.txt", "drafts/d.txt", "pic.png", "e.tmp.md"):
+    for name in (
+        "a.txt",
+        "sub/b.md",
+        "sub/c.pdf",
+        ".hidden.txt",
+        ".git/config.txt",
+        "drafts/d.txt",
+        "pic.png",
+        "e.tmp.md",
+    ):
         (root / name).write_text("x")
     found = discover([root], exclude=["drafts", "*.tmp.md"], supported=is_supported)
     assert [f.key for f in found.files] == ["handbook/a.txt", "handbook/sub/b.md", "handbook/sub/c.pdf"]
@@ -290,6 +305,12 @@ def test_keys_do_not_depend_on_how_the_folder_is_named(tmp_path, monkeypatch):
     monkeypatch.chdir(root)
     dot = discover([Path(".")], supported=is_supported).files
     direct = discover([root / "a.txt"], supported=is_supported).files
-    assert {f.key for f in absolute} == {f.key for f in relative} == {f.key for f in dot} == {f.key for f in direct} == {"docs/a.txt"}
+    assert (
+        {f.key for f in absolute}
+        == {f.key for f in relative}
+        == {f.key for f in dot}
+        == {f.key for f in direct}
+        == {"docs/a.txt"}
+    )
     twice = discover([root, root / "a.txt"], supported=is_supported)
     assert len(twice.files) == 1

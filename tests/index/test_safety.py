@@ -58,7 +58,9 @@ def expected_spans(pipeline: Pipeline, doc_id: str) -> list[tuple[int, int, str,
     """The chunks a complete ingest of the stored document produces."""
     document = pipeline.get_document(doc_id)
     s = pipeline.settings
-    chunks = chunk_text(doc_id, document.text, pipeline.embedder.tokenizer, s.chunk_tokens, s.chunk_overlap, document.pages)
+    chunks = chunk_text(
+        doc_id, document.text, pipeline.embedder.tokenizer, s.chunk_tokens, s.chunk_overlap, document.pages
+    )
     return sorted((c.start, c.end, c.text, c.page) for c in chunks)
 
 
@@ -194,7 +196,9 @@ def test_questions_while_a_folder_is_ingested_get_valid_answers(make_pipeline, t
         except BaseException as error:  # noqa: BLE001
             failures.append(error)
 
-    threads = [threading.Thread(target=ingest)] + [threading.Thread(target=ask, args=(q,)) for q in (PROBE, SQUAD_QUESTION)]
+    threads = [threading.Thread(target=ingest)] + [
+        threading.Thread(target=ask, args=(q,)) for q in (PROBE, SQUAD_QUESTION)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -242,8 +246,13 @@ def server_url(app_pipeline) -> Iterator[str]:
 
     from api.app import create_app
 
-    config = uvicorn.Config(create_app(app_pipeline.settings, pipeline=app_pipeline), host="127.0.0.1", port=0,
-                            log_level="warning", workers=1)
+    config = uvicorn.Config(
+        create_app(app_pipeline.settings, pipeline=app_pipeline),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        workers=1,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -260,8 +269,10 @@ def server_url(app_pipeline) -> Iterator[str]:
 def test_api_serves_concurrent_asks_uploads_and_deletes(server_url, app_pipeline):
     documents_before = app_pipeline.store.count_documents()
     chunks_before = app_pipeline.store.count_chunks()
-    uploads = [("annual.pdf", pdf_bytes(), "Who is the treasurer of the trust?", "Ingrid Halvorsen"),
-               ("handbook.docx", docx_bytes(), "Who sells diesel at the harbour?", "Astrid Moe")]
+    uploads = [
+        ("annual.pdf", pdf_bytes(), "Who is the treasurer of the trust?", "Ingrid Halvorsen"),
+        ("handbook.docx", docx_bytes(), "Who sells diesel at the harbour?", "Astrid Moe"),
+    ]
     failures: list[str] = []
     uploads_done = threading.Event()
     asked: list[int] = []
@@ -277,10 +288,18 @@ def test_api_serves_concurrent_asks_uploads_and_deletes(server_url, app_pipeline
             for cycle in range(2):
                 for name, data, question, expected in uploads:
                     doc_id = f"w{worker}-{cycle}-{name.split('.')[0]}"
-                    added = check(client.post("/documents", files={"file": (name, data)}, data={"id": doc_id}), 201, f"upload {doc_id}")
+                    added = check(
+                        client.post("/documents", files={"file": (name, data)}, data={"id": doc_id}),
+                        201,
+                        f"upload {doc_id}",
+                    )
                     if added is None:
                         continue
-                    body = check(client.post("/ask", json={"question": question, "filters": {"doc_ids": [doc_id]}}), 200, f"ask {doc_id}")
+                    body = check(
+                        client.post("/ask", json={"question": question, "filters": {"doc_ids": [doc_id]}}),
+                        200,
+                        f"ask {doc_id}",
+                    )
                     if body is not None and (not body["answers"] or body["answers"][0]["text"] != expected):
                         failures.append(f"ask {doc_id}: {body['answers'][:1]}")
                     check(client.delete(f"/documents/{doc_id}"), 204, f"delete {doc_id}")
@@ -304,8 +323,10 @@ def test_api_serves_concurrent_asks_uploads_and_deletes(server_url, app_pipeline
                         failures.append(f"citation does not slice: {answer}")
 
     writers = [threading.Thread(target=uploader, args=(w,)) for w in range(2)]
-    readers = [threading.Thread(target=asker, args=(PROBE, "Margit Olsen")),
-               threading.Thread(target=asker, args=("Who is the captain of the ferry?", "Ola Berg"))]
+    readers = [
+        threading.Thread(target=asker, args=(PROBE, "Margit Olsen")),
+        threading.Thread(target=asker, args=("Who is the captain of the ferry?", "Ola Berg")),
+    ]
     for thread in writers + readers:
         thread.start()
     for thread in writers:

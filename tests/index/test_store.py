@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from errors import IndexCorrupt, IndexError_, IndexLocked, IndexModelMismatch
 from index.chunker import chunk_text
-from index.errors import IndexCorrupt, IndexError_, IndexLocked, IndexModelMismatch
 from index.store import INDEX_FILE, INDEX_META_FILE, FaissSqliteStore
 from index.types import Chunk, Document, Page
 
@@ -95,7 +95,12 @@ def snapshot(store, queries: np.ndarray) -> list:
 def run_python(code: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -106,8 +111,17 @@ def test_add_search_get_list_delete(open_store, contexts, tokenizer):
     store = open_store()
     assert (store.count_documents(), store.count_chunks(), store.search(text_vectors(["q"])[0], 5)) == (0, 0, [])
     pages = [Page(1, 0, 300), Page(2, 300, len(contexts[0]))]
-    first = make_item("paged", contexts[0], tokenizer, pages=pages, metadata={"lang": "en", "n": 1},
-                      source="upload.txt", content_type="text/plain", content_hash="abc", created_at=100.0)
+    first = make_item(
+        "paged",
+        contexts[0],
+        tokenizer,
+        pages=pages,
+        metadata={"lang": "en", "n": 1},
+        source="upload.txt",
+        content_type="text/plain",
+        content_hash="abc",
+        created_at=100.0,
+    )
     stored = store.add(*first)
     assert [c.id for c in stored] == sorted(c.id for c in stored) and all(c.id is not None for c in stored)
     assert [replace_id(c) for c in stored] == first[1]
@@ -129,7 +143,14 @@ def test_add_search_get_list_delete(open_store, contexts, tokenizer):
     assert store.get_document("paged") == first[0]
     info = store.get_info("paged")
     assert (info.title, info.chars, info.chunks, info.pages, info.metadata, info.source, info.content_hash) == (
-        "Title of paged", len(contexts[0]), len(first[1]), 2, {"lang": "en", "n": 1}, "upload.txt", "abc")
+        "Title of paged",
+        len(contexts[0]),
+        len(first[1]),
+        2,
+        {"lang": "en", "n": 1},
+        "upload.txt",
+        "abc",
+    )
     assert {c.page for c in store.chunks_of("paged")} == {1, 2}
     assert store.get_document("nope") is None and store.get_info("nope") is None
     listed = store.list_documents(limit=100)
@@ -243,9 +264,9 @@ def test_reopen_in_a_separate_process(open_store, contexts, tokenizer, tmp_path,
     result = run_python(f"""
         import json, numpy as np
         from index.store import FaissSqliteStore
-        store = FaissSqliteStore({str(tmp_path / 'data')!r}, dimension={DIM}, model_name={MODEL!r}, index_type={index_type!r})
+        store = FaissSqliteStore({str(tmp_path / "data")!r}, dimension={DIM}, model_name={MODEL!r}, index_type={index_type!r})
         store.check()
-        queries = np.load({str(tmp_path / 'queries.npy')!r})
+        queries = np.load({str(tmp_path / "queries.npy")!r})
         print(json.dumps([[(c.id, c.doc_id, c.text, round(s, 5)) for c, s in store.search(q, 5)] for q in queries]))
         store.close()
     """)
@@ -409,17 +430,17 @@ def test_a_second_writer_is_locked_out_but_readers_are_not(open_store, contexts,
     np.save(tmp_path / "query.npy", query)
     result = run_python(f"""
         import numpy as np
-        from index.errors import IndexLocked
+        from errors import IndexLocked
         from index.store import FaissSqliteStore
         options = dict(dimension={DIM}, model_name={MODEL!r}, index_type={index_type!r})
         try:
-            FaissSqliteStore({str(tmp_path / 'data')!r}, **options)
+            FaissSqliteStore({str(tmp_path / "data")!r}, **options)
             print("OPENED")
         except IndexLocked as error:
             print("LOCKED", error)
-        reader = FaissSqliteStore({str(tmp_path / 'data')!r}, read_only=True, **options)
+        reader = FaissSqliteStore({str(tmp_path / "data")!r}, read_only=True, **options)
         reader.check()
-        chunk, score = reader.search(np.load({str(tmp_path / 'query.npy')!r}), 1)[0]
+        chunk, score = reader.search(np.load({str(tmp_path / "query.npy")!r}), 1)[0]
         print("FOUND", chunk.doc_id, round(score, 4), reader.count_documents())
         reader.close()
     """)
@@ -471,8 +492,14 @@ def test_failed_writes_change_nothing(open_store, contexts, tokenizer):
     queries = text_vectors(["x", "y"])
 
     def state():
-        return (store.count_documents(), store.count_chunks(), store.count_vectors(), store.all_chunk_ids(),
-                store.get_document("doc-2").text, snapshot(store, queries))
+        return (
+            store.count_documents(),
+            store.count_chunks(),
+            store.count_vectors(),
+            store.all_chunk_ids(),
+            store.get_document("doc-2").text,
+            snapshot(store, queries),
+        )
 
     before = state()
     document, chunks, vectors = make_item("doc-2", contexts[60], tokenizer)

@@ -15,7 +15,10 @@ def _spanqa(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "SPANQA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     return subprocess.run(
         [sys.executable, "-c", "from qa.cli import app; app()", *args],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

@@ -140,7 +140,11 @@ def test_report_json_has_sane_numbers(eval_out: Path) -> None:
 def test_predictions_cite_their_paragraphs(eval_out: Path, squad_files: tuple[Path, Path]) -> None:
     records = load_records(eval_out / "predictions.jsonl")
     assert [r["id"] for r in records] == [
-        "q-bakery-who", "q-bakery-when", "q-bakers", "q-voyager-launch", "q-voyager-cost"
+        "q-bakery-who",
+        "q-bakery-when",
+        "q-bakers",
+        "q-voyager-launch",
+        "q-voyager-cost",
     ]
     contexts = {p.id: p.context for p in load_squad(squad_files).paragraphs}
     for r in records:

@@ -10,8 +10,18 @@ from tests.conftest import SEED_FILE
 
 def passages(*scores: float, key: str = "rrf") -> list[Passage]:
     return [
-        Passage(chunk_id=i, doc_id="d", title="t", text=f"passage {i}", start=0, end=9, page=None,
-                score=s, rank=i + 1, scores={key: s})
+        Passage(
+            chunk_id=i,
+            doc_id="d",
+            title="t",
+            text=f"passage {i}",
+            start=0,
+            end=9,
+            page=None,
+            score=s,
+            rank=i + 1,
+            scores={key: s},
+        )
         for i, s in enumerate(scores)
     ]
 

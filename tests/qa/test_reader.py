@@ -29,9 +29,7 @@ def assert_well_formed(reading: Reading, contexts: list[str], n_best: int) -> No
 
 def windows_holding(reader: Reader, question: str, context: str, start: int, end: int) -> int:
     """How many of the context's windows contain the whole char span [start, end)."""
-    windows = encode_windows(
-        reader.tokenizer, [question], [context], reader.max_length, reader.stride
-    )
+    windows = encode_windows(reader.tokenizer, [question], [context], reader.max_length, reader.stride)
     count = 0
     for row in windows.offsets:
         chars = [o for o in row if o is not None]
@@ -84,9 +82,7 @@ def test_finds_answer_after_2000_tokens_of_other_text(
     assert (best.start, best.end, best.text) == (expected, expected + 13, "Jake Sullivan")
 
 
-def test_offsets_exact_with_unicode_before_the_answer(
-    reader: Reader, seed_paragraphs: list[str]
-) -> None:
+def test_offsets_exact_with_unicode_before_the_answer(reader: Reader, seed_paragraphs: list[str]) -> None:
     prefix = "“Ça coûte cher”, dit Zoë à l’hôtel Ångström 🎉🚀 — naïve café talk 😀.\n"
     context = prefix + seed_paragraphs[0]
     expected = context.index("Jake Sullivan")
@@ -137,9 +133,7 @@ def test_span_in_two_overlapping_windows_is_kept_once(
     assert reading.spans[0].start == start
 
 
-def test_unanswerable_question_scores_far_below_answerable(
-    reader: Reader, seed_paragraphs: list[str]
-) -> None:
+def test_unanswerable_question_scores_far_below_answerable(reader: Reader, seed_paragraphs: list[str]) -> None:
     answerable = [reader.read(q, seed_paragraphs).spans[0].score for q in (ADVISER_Q, AMMUNITION_Q)]
     unanswerable = [reader.read(q, seed_paragraphs).spans[0].score for q in UNANSWERABLE_QS]
     # The gap between the worst answerable and best unanswerable question is wide: more than
@@ -148,9 +142,7 @@ def test_unanswerable_question_scores_far_below_answerable(
     assert gap > 0.5 * min(answerable)
 
 
-def test_read_batch_equals_read(
-    reader: Reader, seed_paragraphs: list[str], squad_contexts: list[str]
-) -> None:
+def test_read_batch_equals_read(reader: Reader, seed_paragraphs: list[str], squad_contexts: list[str]) -> None:
     questions = [ADVISER_Q, AMMUNITION_Q, UNANSWERABLE_QS[0]]
     contexts = [seed_paragraphs, seed_paragraphs[:3] + squad_contexts[:2], squad_contexts[10:12]]
     batched = reader.read_batch(questions, contexts, n_best=4)

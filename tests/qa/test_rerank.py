@@ -84,7 +84,9 @@ def test_long_passages_are_truncated_not_refused(reranker, seed_text):
 def test_the_lazy_reranker_loads_once_on_first_use():
     lazy = LazyReranker(default_rerank_model(), max_length=128)
     assert lazy._loaded is None
-    first = lazy.score("Who wrote Hamlet?", ["Hamlet is a tragedy written by William Shakespeare.", "Bananas are yellow."])
+    first = lazy.score(
+        "Who wrote Hamlet?", ["Hamlet is a tragedy written by William Shakespeare.", "Bananas are yellow."]
+    )
     loaded = lazy._loaded
     assert loaded is not None and first[0] > first[1]
     lazy.score("Who?", ["x"])

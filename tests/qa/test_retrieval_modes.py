@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from index.errors import InvalidRequest
+from errors import InvalidRequest
 from qa.retriever import reciprocal_rank_fusion
 from tests.api.test_ask import SEED_QUESTIONS
 from tests.conftest import seeded_client
@@ -137,7 +137,11 @@ def test_the_sullivan_question_is_ranked_right_by_bm25_and_the_reranker(client):
     """Dense MiniLM ranks the chunk naming Jake Sullivan low for this question; BM25 and the
     cross-encoder put it first."""
     question = "Who is the US national security adviser?"
-    for payload in ({"retrieval": "bm25"}, {"retrieval": "dense", "rerank": True}, {"retrieval": "hybrid", "rerank": True}):
+    for payload in (
+        {"retrieval": "bm25"},
+        {"retrieval": "dense", "rerank": True},
+        {"retrieval": "hybrid", "rerank": True},
+    ):
         body = client.post("/ask", json={"question": question, **payload}).json()
         assert "Jake Sullivan" in body["passages"][0]["text"], payload
 

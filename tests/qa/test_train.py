@@ -86,7 +86,12 @@ def squad_json(paragraphs, misaligned: set[str] = frozenset()) -> dict:
                 continue
             start = context.index(answer) + (3 if qid in misaligned else 0)
             qas.append(
-                {"id": qid, "question": question, "answers": [{"text": answer, "answer_start": start}], "is_impossible": False}
+                {
+                    "id": qid,
+                    "question": question,
+                    "answers": [{"text": answer, "answer_start": start}],
+                    "is_impossible": False,
+                }
             )
         articles.append({"title": title, "paragraphs": [{"context": context, "qas": qas}]})
     return {"version": "v2.0", "data": articles}
@@ -107,8 +112,17 @@ def data_dir(tmp_path_factory) -> Path:
 
 def tiny_config(data_dir: Path, out: Path, **overrides) -> TrainConfig:
     options = dict(
-        train_files=[data_dir / "train.json"], out=out, epochs=2, lr=3e-4, batch_size=4,
-        max_length=96, stride=16, warmup=0.0, threads=1, checkpoint_every=2, show_progress=False,
+        train_files=[data_dir / "train.json"],
+        out=out,
+        epochs=2,
+        lr=3e-4,
+        batch_size=4,
+        max_length=96,
+        stride=16,
+        warmup=0.0,
+        threads=1,
+        checkpoint_every=2,
+        show_progress=False,
     )
     options.update(overrides)
     return TrainConfig(**options)
@@ -134,7 +148,10 @@ def trained(data_dir, tmp_path_factory) -> Path:
 
 
 def test_features_point_at_the_answer_tokens_or_at_cls(tmp_path):
-    paragraphs = [*PARAGRAPHS, ("Oak", LONG_CONTEXT, [("oak", "Where is the treasure buried?", "under the old oak tree")])]
+    paragraphs = [
+        *PARAGRAPHS,
+        ("Oak", LONG_CONTEXT, [("oak", "Where is the treasure buried?", "under the old oak tree")]),
+    ]
     questions = read_squad(write(tmp_path / "t.json", squad_json(paragraphs))).questions
     tokenizer = AutoTokenizer.from_pretrained(default_base_model())
     features = build_features(tokenizer, questions, max_length=96, stride=16)
@@ -237,8 +254,27 @@ def test_resume_continues_from_the_saved_step(data_dir, tmp_path):
     train_reader(tiny_config(data_dir, straight))  # 8 windows / batch 4 x 2 epochs = 4 steps
 
     resumed = tmp_path / "resumed"
-    args = [data_dir / "train.json", "--out", resumed, "--epochs", "2", "--lr", "3e-4", "--batch-size", "4",
-            "--max-length", "96", "--stride", "16", "--warmup", "0", "--threads", "1", "--checkpoint-every", "2"]
+    args = [
+        data_dir / "train.json",
+        "--out",
+        resumed,
+        "--epochs",
+        "2",
+        "--lr",
+        "3e-4",
+        "--batch-size",
+        "4",
+        "--max-length",
+        "96",
+        "--stride",
+        "16",
+        "--warmup",
+        "0",
+        "--threads",
+        "1",
+        "--checkpoint-every",
+        "2",
+    ]
     first = cli(*args, "--max-steps", "3")
     assert first.exit_code == 0, first.output
     assert "stopped at step 3/4" in first.output
@@ -279,8 +315,22 @@ def test_misaligned_answer_is_reported_with_its_question_id(data_dir, tmp_path):
     refused = cli(bad_file, "--out", tmp_path / "cli-out", "--max-length", "96", "--stride", "16")
     assert refused.exit_code == 2 and "curie-born" in refused.output and "--skip-bad" in refused.output
 
-    skipped = cli(bad_file, "--out", tmp_path / "skip-out", "--skip-bad", "--epochs", "1", "--max-length", "96",
-                  "--stride", "16", "--threads", "1", "--batch-size", "8")
+    skipped = cli(
+        bad_file,
+        "--out",
+        tmp_path / "skip-out",
+        "--skip-bad",
+        "--epochs",
+        "1",
+        "--max-length",
+        "96",
+        "--stride",
+        "16",
+        "--threads",
+        "1",
+        "--batch-size",
+        "8",
+    )
     assert skipped.exit_code == 0, skipped.output
     assert "skipped 1 question(s)" in skipped.output and "curie-born" in skipped.output
     metrics = json.loads((tmp_path / "skip-out" / "train_metrics.json").read_text())
@@ -289,9 +339,26 @@ def test_misaligned_answer_is_reported_with_its_question_id(data_dir, tmp_path):
 
 def test_dev_scores_each_epoch_keep_the_best_and_stay_out_of_training(data_dir, tmp_path):
     out = tmp_path / "out"
-    result = cli(data_dir / "train.json", data_dir / "dev.json", "--out", out, "--dev", data_dir / "train.json",
-                 "--dev-articles", "Amazon", "--epochs", "3", "--max-length", "96", "--stride", "16",
-                 "--threads", "1", "--batch-size", "8")
+    result = cli(
+        data_dir / "train.json",
+        data_dir / "dev.json",
+        "--out",
+        out,
+        "--dev",
+        data_dir / "train.json",
+        "--dev-articles",
+        "Amazon",
+        "--epochs",
+        "3",
+        "--max-length",
+        "96",
+        "--stride",
+        "16",
+        "--threads",
+        "1",
+        "--batch-size",
+        "8",
+    )
     assert result.exit_code == 0, result.output
     assert "left out 2 question(s)" in result.output  # the Amazon questions of train.json
     epoch_lines = [line for line in result.output.splitlines() if "dev F1" in line]
@@ -305,6 +372,17 @@ def test_dev_scores_each_epoch_keep_the_best_and_stay_out_of_training(data_dir, 
     card = (out / "README.md").read_text()
     assert "Dev scores per epoch" in card and "(kept)" in card and "Amazon" in card
 
-    unknown = cli(data_dir / "train.json", "--out", tmp_path / "x", "--dev", data_dir / "train.json",
-                  "--dev-articles", "Atlantis", "--max-length", "96", "--stride", "16")
+    unknown = cli(
+        data_dir / "train.json",
+        "--out",
+        tmp_path / "x",
+        "--dev",
+        data_dir / "train.json",
+        "--dev-articles",
+        "Atlantis",
+        "--max-length",
+        "96",
+        "--stride",
+        "16",
+    )
     assert unknown.exit_code == 2 and "Atlantis" in unknown.output and "Marie_Curie" in unknown.output

@@ -1,4 +1,4 @@
-"""Domain errors of ingest and storage. `api.errors` maps each to an HTTP status."""
+"""Every error spanqa reports to a user, in one place below every package. `api.errors` maps each to an HTTP status."""
 
 from __future__ import annotations
 
