@@ -35,7 +35,7 @@ import numpy as np
 import Stemmer
 
 from errors import IndexCorrupt
-from index.store import ChunkSnapshot, write_atomically
+from index.store.sqlite_faiss import ChunkSnapshot, write_atomically
 
 logger = logging.getLogger(__name__)
 

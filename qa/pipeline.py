@@ -23,7 +23,7 @@ from index.bm25 import BM25Index
 from index.chunker import chunk_text
 from index.embedder import Embedder
 from index.loaders import LoadLimits, load_bytes
-from index.store import DocumentInfo, FaissSqliteStore, Store
+from index.store import DocumentInfo, Store, StoreConfig, open_store
 from index.types import Chunk, Document, Page
 from qa.answers import Answer, Passage, check_citation, make_answer
 from qa.batching import MicroBatcher
@@ -171,12 +171,14 @@ class Pipeline:
             torch.set_num_threads(settings.torch_threads)
         embedder = make_embedder(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = FaissSqliteStore(
-            settings.data_dir,
-            dimension=embedder.dimension,
-            model_name=embedder.identity,
-            index_type=settings.index_type,
-            read_only=read_only,
+        store = open_store(
+            StoreConfig(
+                settings.data_dir,
+                dimension=embedder.dimension,
+                model_name=embedder.identity,
+                index_type=settings.index_type,
+                read_only=read_only,
+            )
         )
         try:
             reader = Reader(
@@ -191,7 +193,7 @@ class Pipeline:
                 cache_dir=settings.model_cache,
                 threads=settings.torch_threads,
             )
-            return cls(settings, embedder, reader, store)
+            return cls(settings, embedder, reader, store, bm25=store.keyword)
         except BaseException:
             store.close()
             raise

@@ -325,6 +325,7 @@ class FaissSqliteStore:
         self._rw = _ReadWriteLock()
         self._refresh_lock = threading.Lock()
         self._local = threading.local()
+        self.keyword: Any = None  # the keyword index over these chunks, set by `open_store`
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._writer_conn: sqlite3.Connection | None = None
