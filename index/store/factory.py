@@ -26,6 +26,7 @@ class StoreConfig:
     index_type: IndexType = "flat"
     read_only: bool = False
     database_url: str | None = None
+    check_model: bool = True  # False: open whatever model the index holds (to rebuild its vectors)
 
 
 def open_store(config: StoreConfig) -> FaissSqliteStore:
@@ -40,6 +41,7 @@ def open_store(config: StoreConfig) -> FaissSqliteStore:
         model_name=config.model_name,
         index_type=config.index_type,
         read_only=config.read_only,
+        _check_model=config.check_model,
     )
     store.keyword = BM25Index(Path(config.data_dir) / "bm25", store)
     return store
