@@ -35,7 +35,8 @@ import numpy as np
 import Stemmer
 
 from errors import IndexCorrupt
-from index.store.sqlite_faiss import ChunkSnapshot, write_atomically
+from index.store.files import write_atomically
+from index.store.sqlite_reads import ChunkSnapshot
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from index.store.sqlite_faiss import FaissSqliteStore, IndexType
+from index.store.faiss_index import IndexType
+from index.store.sqlite_faiss import FaissSqliteStore
 
 Backend = Literal["sqlite-faiss"]
 
