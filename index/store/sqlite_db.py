@@ -6,13 +6,17 @@ together they are the stamp that derived files (the FAISS index) must carry to b
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sqlite3
 from pathlib import Path
 
 from errors import IndexCorrupt, IndexModelMismatch
+from index.store.keyword_fts import FTS_SCHEMA, index_all_chunks
 
-SCHEMA_VERSION = 1
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2  # 2: the keyword index (`chunks_fts`) lives in the database
 DB_FILE = "spanqa.sqlite3"
 
 SCHEMA = """
@@ -69,9 +73,15 @@ def stamp_of(meta: dict[str, str]) -> dict[str, object]:
 
 
 def init_schema(conn: sqlite3.Connection, model_name: str, dimension: int, backend: str) -> None:
-    conn.executescript(SCHEMA)  # idempotent; runs outside any transaction
+    """Create what is missing; upgrade an index of schema 1 (build its keyword index from the chunks)."""
+    conn.executescript(SCHEMA + FTS_SCHEMA + ";")  # idempotent; runs outside any transaction
     conn.execute("BEGIN IMMEDIATE")
     try:
+        stored = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if stored is not None and stored[0] == "1":
+            count = index_all_chunks(conn)
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+            logger.info("upgraded %s to schema %d: keyword index over %d chunks", conn, SCHEMA_VERSION, count)
         defaults = {
             "model_name": model_name,
             "dimension": str(dimension),
@@ -91,6 +101,11 @@ def check_meta(
     meta: dict[str, str], db_path: Path, model_name: str, dimension: int, check_model: bool, backend: str
 ) -> tuple[str, int]:
     """The model and dimension the index holds; IndexCorrupt / IndexModelMismatch when unusable."""
+    if meta.get("schema_version") == "1":
+        raise IndexCorrupt(
+            f"{db_path} has schema version 1 and is open read-only; open it once for writing (e.g. `spanqa serve`"
+            f" or `spanqa ingest`) to upgrade it to version {SCHEMA_VERSION}"
+        )
     if int(meta.get("schema_version", -1)) != SCHEMA_VERSION:
         raise IndexCorrupt(
             f"{db_path} has schema version {meta.get('schema_version')}, this spanqa needs {SCHEMA_VERSION}"

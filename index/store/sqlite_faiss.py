@@ -32,6 +32,7 @@ from errors import IndexCorrupt, IndexError_
 from index.store.faiss_file import save_vectors
 from index.store.faiss_index import IndexType, VectorIndex
 from index.store.faiss_sync import build_from_sqlite, embed_all, id_disagreement, load_current
+from index.store.keyword_fts import FtsKeywordSearch, index_chunks, unindex_chunks
 from index.store.rwlock import ReadWriteLock
 from index.store.sqlite_connections import ThreadConnections, acquire_writer_lock
 from index.store.sqlite_db import DB_FILE, bump_generation, check_meta, connect, init_schema, read_meta, stamp_of
@@ -87,7 +88,7 @@ class FaissSqliteStore(SqliteReads):
         self._write_lock = threading.RLock()
         self._rw = ReadWriteLock()
         self._refresh_lock = threading.Lock()
-        self.keyword: Any = None  # the keyword index over these chunks, set by `open_store`
+        self.keyword = FtsKeywordSearch(self._reader)  # BM25 over these chunks, in the same database
         self._readers = ThreadConnections(self._db_path, read_only)
         self._writer_conn: sqlite3.Connection | None = None
         self._file_lock: filelock.BaseFileLock | None = None
@@ -284,7 +285,7 @@ class FaissSqliteStore(SqliteReads):
                     stored.append(insert_document_rows(conn, item.document, item.chunks, item.vectors, next_id))
                     next_id += len(item.chunks)
                     added.update((c.id, v) for c, v in zip(stored[-1], item.vectors) if c.id is not None)
-                self._on_write(conn, removed, stored)
+                self._on_write(conn, removed, [c for chunks in stored for c in chunks if c.id in added])
                 stamp = bump_generation(conn)
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -292,8 +293,10 @@ class FaissSqliteStore(SqliteReads):
             self._apply_to_faiss(conn, removed, added, stamp)
         return stored if items else deleted
 
-    def _on_write(self, conn: sqlite3.Connection, removed: set[int], stored: list[list[Chunk]]) -> None:
-        """Hook inside the write transaction, after the rows changed (the keyword index follows here)."""
+    def _on_write(self, conn: sqlite3.Connection, removed: set[int], added: list[Chunk]) -> None:
+        """Inside the write transaction, after the rows changed: the keyword index follows."""
+        unindex_chunks(conn, removed)
+        index_chunks(conn, added)
 
     def _apply_to_faiss(
         self, conn: sqlite3.Connection, removed: set[int], added: dict[int, np.ndarray], stamp: dict[str, object]

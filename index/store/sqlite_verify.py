@@ -14,6 +14,9 @@ _PROBLEM_QUERIES = {
     " OR substr(d.text, c.start_char + 1, c.end_char - c.start_char) != c.text",
     "chunks on a page their document does not have": "SELECT COUNT(*) FROM chunks c"
     " JOIN documents d ON d.id = c.doc_id WHERE c.page IS NOT NULL AND (c.page < 1 OR c.page > d.page_count)",
+    "chunks missing from the keyword index": "SELECT COUNT(*) FROM chunks"
+    " WHERE id NOT IN (SELECT rowid FROM chunks_fts)",
+    "keyword index rows of no chunk": "SELECT COUNT(*) FROM chunks_fts WHERE rowid NOT IN (SELECT id FROM chunks)",
     "chunk vectors of the wrong size": "SELECT COUNT(*) FROM chunks WHERE length(vector) != :vector_bytes",
 }
 
