@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), description="Directory for the index and caches")
     seeds_dir: Path = Field(default=_REPO_ROOT / "seeds", description="Sample corpus indexed by `make run`")
 
+    # PostgreSQL + pgvector instead of SQLite + FAISS (README, "PostgreSQL"): set the URL and every
+    # process on it shares one index (no writer lock). HNSW m/ef_construction apply when it is created.
+    database_url: str | None = Field(
+        default=None, description="postgresql://user:password@host:5432/db; unset: SQLite + FAISS in data_dir"
+    )
+    database_pool_size: int = Field(default=8, ge=1, le=1000, description="PostgreSQL connections per process")
+    hnsw_m: int = Field(default=16, ge=2, le=100, description="pgvector HNSW: links per node (recall vs size)")
+    hnsw_ef_construction: int = Field(default=64, ge=4, le=1000, description="pgvector HNSW: build-time candidates")
+    hnsw_ef_search: int = Field(default=100, ge=1, le=1000, description="pgvector HNSW: search-time candidates")
+
     # Models: a local path or a hub id.
     embedding_model: str = Field(default_factory=default_embedding_model)
     reader_model: str = Field(default_factory=default_reader_model)
