@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--posts", type=int, default=30, help="documents posted per size")
     parser.add_argument("--squad-dir", type=Path, default=SQUAD_DIR)
     args = parser.parse_args(argv)
-    sizes = (200, 2_000) if args.quick else SIZES
+    sizes: tuple[int, ...] = (200, 2_000) if args.quick else SIZES
     if args.sizes:
         sizes = tuple(int(s) for s in args.sizes.split(","))
     posts = 5 if args.quick else args.posts
