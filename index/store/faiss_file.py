@@ -34,7 +34,7 @@ def save_vectors(directory: Path, vectors: VectorIndex, stamp: Mapping[str, Any]
         "dimension": vectors.dimension,
         "model_name": model_name,
         "vectors": int(vectors.index.ntotal),
-        "blake2b": hashlib.blake2b(data, digest_size=16).hexdigest(),
+        "blake2b": hashlib.blake2b(data.data, digest_size=16).hexdigest(),
     }
     write_atomically(directory / INDEX_FILE, data.tobytes())
     write_atomically(directory / INDEX_META_FILE, json.dumps(sidecar).encode())
@@ -57,7 +57,7 @@ def load_vectors(
     if not isinstance(sidecar, dict) or any(sidecar.get(key) != value for key, value in expected.items()):
         logger.info("persisted FAISS index is stale or of another kind: %s != %s", sidecar, expected)
         return None
-    if sidecar.get("blake2b") != hashlib.blake2b(data, digest_size=16).hexdigest():
+    if sidecar.get("blake2b") != hashlib.blake2b(data.data, digest_size=16).hexdigest():
         logger.warning("persisted FAISS index fails its checksum")
         return None
     try:

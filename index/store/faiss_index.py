@@ -27,6 +27,7 @@ class VectorIndex:
         self.dimension = dimension
         self.index_type = index_type
         if index is None:
+            base: Any
             if index_type == "flat":
                 base = faiss.IndexFlatIP(dimension)
             elif index_type == "hnsw":
@@ -74,7 +75,7 @@ class VectorIndex:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         if self.index_type == "flat":
             selector = None if subset is None else faiss.IDSelectorBatch(subset)
-            params = None if selector is None else faiss.SearchParameters(sel=selector)
+            params = None if selector is None else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         elif subset is not None and len(subset) <= self.EXACT_SUBSET:
             subset = subset[np.isin(subset, self.all_ids())]  # a read-only store may lag behind SQLite
             if not len(subset):
@@ -95,7 +96,7 @@ class VectorIndex:
                 selector = self._skip_tombstones[0]
             else:
                 selector = None
-            params = faiss.SearchParametersHNSW(efSearch=max(self.HNSW_EF_SEARCH, 2 * k))
+            params = faiss.SearchParametersHNSW(efSearch=max(self.HNSW_EF_SEARCH, 2 * k))  # type: ignore[attr-defined]
             if selector is not None:
                 params.sel = selector
         scores, ids = self.index.search(query, k, params=params)

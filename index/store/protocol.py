@@ -81,4 +81,5 @@ class StoreAdmin(Protocol):
 class Store(DocumentStore, VectorSearch, StoreAdmin, Protocol):
     """A whole backend: documents, vector search, admin, and its keyword search as `keyword`."""
 
-    keyword: KeywordSearch
+    @property
+    def keyword(self) -> KeywordSearch: ...

@@ -6,8 +6,7 @@ Layout of a data directory:
   mode; every write is one durable transaction that also bumps the stamp (`sqlite_db`).
 - `index.faiss` + `index.json` — the FAISS index as of the stamp in `index.json` (`faiss_file`),
   written on `flush()`/`close()` and every `persist_every` writes, never per write. At open it is
-  used only if its stamp matches SQLite's; otherwise it is rebuilt from the vectors in SQLite.
-  Either way, `check()` then compares FAISS ids with SQLite chunk ids.
+  used only if its stamp matches SQLite's, else rebuilt from SQLite; `check()` then compares ids.
 - `writer.lock` — held by the one process that may write (`filelock`); read-only opens skip it.
 
 Threads: writes are serialised by a lock; searches run concurrently with each other and never see a
@@ -32,17 +31,15 @@ from errors import IndexCorrupt, IndexError_
 from index.store.faiss_file import save_vectors
 from index.store.faiss_index import IndexType, VectorIndex
 from index.store.faiss_sync import build_from_sqlite, embed_all, id_disagreement, load_current
-from index.store.keyword_fts import FtsKeywordSearch, index_chunks, unindex_chunks
+from index.store.keyword_fts import FtsKeywordSearch
 from index.store.rwlock import ReadWriteLock
 from index.store.sqlite_connections import ThreadConnections, acquire_writer_lock
 from index.store.sqlite_db import DB_FILE, bump_generation, check_meta, connect, init_schema, read_meta, stamp_of
 from index.store.sqlite_reads import SqliteReads
 from index.store.sqlite_rows import (
-    delete_document_rows,
     fetch_chunks,
     ids_of_documents,
-    insert_document_rows,
-    next_chunk_id,
+    write_rows,
 )
 from index.store.sqlite_verify import sqlite_problems
 from index.store.write_checks import Prepared, prepare
@@ -272,31 +269,16 @@ class FaissSqliteStore(SqliteReads):
             assert conn is not None
             conn.execute("BEGIN IMMEDIATE")
             try:
-                removed: set[int] = set()
-                added: dict[int, np.ndarray] = {}
-                deleted = sum(delete_document_rows(conn, doc_id, removed, added) for doc_id in delete_ids)
-                if not items and not deleted:
+                change = write_rows(conn, items, delete_ids)
+                if change is None:
                     conn.execute("ROLLBACK")  # nothing to do: leave the generation alone
                     return 0
-                next_id = next_chunk_id(conn)
-                stored: list[list[Chunk]] = []
-                for item in items:
-                    delete_document_rows(conn, item.document.id, removed, added)
-                    stored.append(insert_document_rows(conn, item.document, item.chunks, item.vectors, next_id))
-                    next_id += len(item.chunks)
-                    added.update((c.id, v) for c, v in zip(stored[-1], item.vectors) if c.id is not None)
-                self._on_write(conn, removed, [c for chunks in stored for c in chunks if c.id in added])
                 stamp = bump_generation(conn)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            self._apply_to_faiss(conn, removed, added, stamp)
-        return stored if items else deleted
-
-    def _on_write(self, conn: sqlite3.Connection, removed: set[int], added: list[Chunk]) -> None:
-        """Inside the write transaction, after the rows changed: the keyword index follows."""
-        unindex_chunks(conn, removed)
-        index_chunks(conn, added)
+            self._apply_to_faiss(conn, change.removed, change.added, stamp)
+        return change.stored if items else change.deleted
 
     def _apply_to_faiss(
         self, conn: sqlite3.Connection, removed: set[int], added: dict[int, np.ndarray], stamp: dict[str, object]

@@ -7,13 +7,18 @@ import json
 import math
 import sqlite3
 import time
-from dataclasses import replace
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from index.store.keyword_fts import index_chunks, unindex_chunks
 from index.store.protocol import DocumentInfo
 from index.types import Chunk, Document, Page
+
+if TYPE_CHECKING:
+    from index.store.write_checks import Prepared
 
 CHUNK_COLUMNS = "id, doc_id, start_char, end_char, page, text"
 INFO_COLUMNS = (
@@ -137,3 +142,31 @@ def insert_document_rows(
         ((c.id, c.doc_id, c.start, c.end, c.page, c.text, v.tobytes()) for c, v in zip(stored, vectors)),
     )
     return stored
+
+
+@dataclass
+class RowChange:
+    """What one write transaction changed: chunk ids removed, chunks added (with their vectors)."""
+
+    removed: set[int] = field(default_factory=set)
+    added: dict[int, np.ndarray] = field(default_factory=dict)
+    stored: list[list[Chunk]] = field(default_factory=list)  # the stored chunks, per item
+    deleted: int = 0  # documents deleted by id
+
+
+def write_rows(conn: sqlite3.Connection, items: list[Prepared], delete_ids: Sequence[str]) -> RowChange | None:
+    """Inside a write transaction: delete `delete_ids`, replace-or-insert `items`, and keep the keyword
+    index in step; None when there was nothing to do."""
+    change = RowChange()
+    change.deleted = sum(delete_document_rows(conn, doc_id, change.removed, change.added) for doc_id in delete_ids)
+    if not items and not change.deleted:
+        return None
+    next_id = next_chunk_id(conn)
+    for item in items:
+        delete_document_rows(conn, item.document.id, change.removed, change.added)
+        change.stored.append(insert_document_rows(conn, item.document, item.chunks, item.vectors, next_id))
+        next_id += len(item.chunks)
+        change.added.update((c.id, v) for c, v in zip(change.stored[-1], item.vectors) if c.id is not None)
+    unindex_chunks(conn, change.removed)
+    index_chunks(conn, (c for chunks in change.stored for c in chunks if c.id in change.added))
+    return change
