@@ -63,7 +63,8 @@ def _documents(source: Store, page: int) -> Iterator[list[str]]:
         offset += len(ids)
 
 
-def _item(source: Store, doc_id: str) -> tuple[Document, list[Chunk], np.ndarray] | None:
+def document_item(source: Store, doc_id: str) -> tuple[Document, list[Chunk], np.ndarray] | None:
+    """A stored document as `add` takes it: the document, its chunks (without ids) and their vectors."""
     document = source.get_document(doc_id)
     if document is None:
         return None  # deleted meanwhile
@@ -97,7 +98,7 @@ def migrate(
                 raise IndexError_(f"the target {describe(config)} already holds documents: migrate into an empty one")
             total, done = source.count_documents(), 0
             for ids in _documents(source, batch_size):
-                items = [item for item in (_item(source, doc_id) for doc_id in ids) if item is not None]
+                items = [item for item in (document_item(source, doc_id) for doc_id in ids) if item is not None]
                 target.add_many(items)
                 done += len(items)
                 if progress:

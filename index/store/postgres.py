@@ -181,15 +181,19 @@ class PostgresStore(PostgresReads):
             return []
         select = f"SELECT {CHUNK_COLUMNS}, -(embedding <#> %(q)s) FROM chunks"
         params: dict[str, Any] = {"q": query, "k": int(k), "docs": list(set(doc_ids or ()))}
-        with self._connection() as conn, conn.transaction():
-            if doc_ids is not None:
-                sql = f"{select} WHERE doc_id = ANY(%(docs)s) ORDER BY embedding <#> %(q)s, id LIMIT %(k)s"
-            elif k > MAX_EF_SEARCH:
-                sql = f"{select} ORDER BY embedding <#> %(q)s, id LIMIT %(k)s"  # exact: HNSW stops at ef_search
+        if doc_ids is not None:
+            sql = f"{select} WHERE doc_id = ANY(%(docs)s) ORDER BY embedding <#> %(q)s, id LIMIT %(k)s"
+        elif k > MAX_EF_SEARCH:
+            sql = f"{select} ORDER BY embedding <#> %(q)s, id LIMIT %(k)s"  # exact: HNSW stops at ef_search
+        else:
+            sql = f"{select} ORDER BY embedding <#> %(q)s LIMIT %(k)s"
+        with self._connection() as conn:
+            if doc_ids is None and self.ef_search < k <= MAX_EF_SEARCH:  # HNSW returns at most ef_search rows
+                with conn.transaction():
+                    conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(k),))
+                    rows = conn.execute(sql, params).fetchall()
             else:
-                conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(max(self.ef_search, k)),))
-                sql = f"{select} ORDER BY embedding <#> %(q)s LIMIT %(k)s"
-            rows = conn.execute(sql, params).fetchall()
+                rows = conn.execute(sql, params).fetchall()
         return [(chunk_from_row(row), float(row[6])) for row in rows]
 
     # ---- admin ------------------------------------------------------------------------------
