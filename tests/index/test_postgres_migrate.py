@@ -64,3 +64,28 @@ def test_a_target_that_holds_documents_is_refused(tmp_path, postgres_url):
     migrate(location_config(tmp_path / "a"), location_config(postgres_url))
     with pytest.raises(IndexError_, match="already holds documents"):
         migrate(location_config(tmp_path / "a"), location_config(postgres_url))
+
+
+def test_the_migrate_command_copies_the_configured_index(tmp_path, postgres_url, monkeypatch):
+    import typer
+    from typer.testing import CliRunner
+
+    from qa.migrate_command import migrate_command
+    from qa.settings import get_settings
+
+    source = open_store(StoreConfig(tmp_path / "data", DIM, "test-model"))
+    fill(source)
+    source.close()
+    app = typer.Typer()
+    app.command()(migrate_command)
+    monkeypatch.setenv("SPANQA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SPANQA_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["--to", postgres_url])
+        assert result.exit_code == 0, result.output
+        assert f"copied {len(CORPUS)} documents, {2 * len(CORPUS)} chunks" in result.output
+        again = CliRunner().invoke(app, ["--to", postgres_url])
+        assert again.exit_code == 1 and "already holds documents" in again.output
+    finally:
+        get_settings.cache_clear()

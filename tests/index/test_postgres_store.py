@@ -237,3 +237,19 @@ def test_unusable_databases_are_index_errors_without_the_password(postgres_url):
     assert "s3cret" not in str(raised.value) and "***" in str(raised.value)
     with pytest.raises(IndexError_, match="no spanqa index"):
         open_pg(postgres_url, read_only=True)
+
+
+def test_keyword_scores_are_the_sqlite_backends_bm25(postgres_url, tmp_path):
+    """Same tokens, same BM25 (k1, b, IDF) as SQLite's FTS5: the same chunks with the same scores."""
+    sqlite, postgres = open_store(StoreConfig(tmp_path, DIM, "test")), open_pg(postgres_url)
+    try:
+        for store in (sqlite, postgres):
+            fill(store)
+        for query in ("Which part is XQ7731B?", "river city", "castles built of stone on the river", "packets"):
+            expected = [(sqlite.get_chunks([i])[0].text, s) for i, s in sqlite.keyword.search(query, 5)]
+            got = [(postgres.get_chunks([i])[0].text, s) for i, s in postgres.keyword.search(query, 5)]
+            assert [text for text, _ in got] == [text for text, _ in expected]
+            assert [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-9)
+    finally:
+        sqlite.close()
+        postgres.close()
