@@ -56,6 +56,7 @@ class PostgresStore(PostgresReads):
     """The `Store` on PostgreSQL. `read_only=True` never migrates nor writes (e.g. on a read replica)."""
 
     backend = BACKEND
+    index_type = "hnsw"  # pgvector's, over the `embedding` column (reported by `spanqa index check`)
 
     def __init__(
         self,
