@@ -86,6 +86,7 @@ def promote_command(
     described = dev_set.describe()
     where = f"{', '.join(described['files'])}" + (f" (articles: {', '.join(articles)})" if articles else "")
     console.print(f"dev: {described['questions']} questions ({described['answerable']} answerable) from {where}")
+    console.print(f"active:    {current}\ncandidate: {candidate}", highlight=False)
     console.print(_table(comparison))
     console.print(f"rule: {rule_text(min_gain)}")
     if not comparison.better:
@@ -156,7 +157,6 @@ def _table(c: Comparison) -> Table:
         a, b = _get(c.current, key), _get(c.candidate, key)
         change = "" if a is None or b is None else f"{b - a:+.2f}"
         table.add_row(label, _fmt(a), _fmt(b), change)
-    table.add_row("reader", c.current_path, c.candidate_path, "")
     return table
 
 
