@@ -146,7 +146,7 @@ def length_grouped_batches(
         members = order[lo : lo + group]
         members = members[np.argsort(-lengths[members], kind="stable")]
         batches.extend(members[i : i + batch_size].tolist() for i in range(0, len(members), batch_size))
-    rng.shuffle(batches)  # type: ignore[arg-type]
+    rng.shuffle(batches)  # type: ignore[arg-type,unused-ignore]
     return batches
 
 
@@ -189,7 +189,9 @@ def cap_windows(features: Features, max_windows: int, rng: np.random.Generator) 
         positive = group[features.start[group] > 0]
         negative = group[features.start[group] == 0]
         room = max(max_windows - len(positive), 0)
-        chosen = rng.choice(negative, size=min(room, len(negative)), replace=False) if room else []
+        chosen: np.ndarray | list[int] = (
+            rng.choice(negative, size=min(room, len(negative)), replace=False) if room else []
+        )
         keep.extend(sorted([*positive.tolist(), *np.asarray(chosen, dtype=np.int64).tolist()]))
     return Features(
         input_ids=[features.input_ids[i] for i in keep],

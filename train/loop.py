@@ -100,7 +100,7 @@ def _train_reader(config: TrainConfig, console: Console) -> TrainResult:
         f"dev: {len(data.dev)} questions; device {device}, {threads} thread(s)"
     )
 
-    model_source = str(checkpoint / "model") if saved else config.base
+    model_source = str(checkpoint / "model") if checkpoint is not None and saved else config.base
     model = AutoModelForQuestionAnswering.from_pretrained(model_source).to(device)
     if not saved and not any(a.endswith("ForQuestionAnswering") for a in model.config.architectures or []):
         console.print(f"{config.base} has no span head: starting a new one")
