@@ -143,15 +143,29 @@ def check_candidate(candidate: Path, current: str) -> str:
     return path
 
 
+def train_metrics(candidate: Path) -> dict[str, Any]:
+    """The candidate's `train_metrics.json` (empty when it has none)."""
+    path = candidate / "train_metrics.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
 def trained_on(candidate: Path, files: list[Path]) -> list[str]:
     """Those of `files` that the candidate's `train_metrics.json` lists among its training files
     (scores on them are not held out)."""
-    metrics_file = candidate / "train_metrics.json"
-    if not metrics_file.is_file():
-        return []
-    listed = json.loads(metrics_file.read_text(encoding="utf-8")).get("train_files") or []
+    listed = train_metrics(candidate).get("train_files") or []
     names = {Path(f["path"]).name for f in listed if f.get("path")}
     return [str(f) for f in files if f.name in names]
+
+
+def window_mismatch(candidate: Path, options: ReaderOptions) -> str | None:
+    """A note when the candidate was trained on other windows than the server reads with."""
+    trained = train_metrics(candidate).get("hyperparameters") or {}
+    pairs = [
+        ("max_length", options.max_length, "SPANQA_READER_MAX_LENGTH"),
+        ("stride", options.stride, "SPANQA_READER_STRIDE"),
+    ]
+    differ = [f"{env}={trained[key]} (now {now})" for key, now, env in pairs if key in trained and trained[key] != now]
+    return f"trained with other windows; to serve it as trained set {', '.join(differ)}" if differ else None
 
 
 def compare(current: str, candidate: str, dev: DevSet, options: ReaderOptions, min_gain: float) -> Comparison:

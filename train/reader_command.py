@@ -24,6 +24,7 @@ from train.promote import (
     promote,
     rule_text,
     trained_on,
+    window_mismatch,
 )
 
 reader_app = typer.Typer(
@@ -79,6 +80,9 @@ def promote_command(
             comparison = compare(current, candidate, dev_set, ReaderOptions.from_settings(settings, backend), min_gain)
     except (ValueError, OSError) as exc:
         _fail(str(exc))
+    note = window_mismatch(model_dir, ReaderOptions.from_settings(settings, backend))
+    if note:
+        err_console.print(f"note: {note}; both readers were scored with the server's windows")
     for name in trained_on(model_dir, list(feedback or [])):
         err_console.print(f"warning: the candidate was trained on {name}: its scores there are not held out")
     if dev_set.skipped_bad:

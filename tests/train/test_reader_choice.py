@@ -9,7 +9,7 @@ import pytest
 
 from qa.reader_choice import ReaderChoice, active_reader, choice_file, read_choice, record_choice, roll_back
 from train.dev_scores import DevScores
-from train.promote import Comparison
+from train.promote import Comparison, ReaderOptions, window_mismatch
 
 
 def model_folder(path: Path) -> Path:
@@ -91,3 +91,12 @@ def test_the_rule_is_overall_f1_above_the_active_readers_by_more_than_min_gain(c
     comparison = Comparison("active", "candidate", scores(current), scores(candidate), min_gain)
     assert comparison.better is better
     assert comparison.gain == pytest.approx(candidate - current)
+
+
+def test_a_candidate_trained_on_other_windows_gets_a_note(tmp_path):
+    folder = model_folder(tmp_path / "model")
+    options = ReaderOptions(256, 96, 16, 30, "cpu", "torch", "int8", tmp_path, 0)
+    assert window_mismatch(folder, options) is None  # no train_metrics.json
+    (folder / "train_metrics.json").write_text(json.dumps({"hyperparameters": {"max_length": 96, "stride": 96}}))
+    note = window_mismatch(folder, options)
+    assert note is not None and "SPANQA_READER_MAX_LENGTH=96 (now 256)" in note and "STRIDE" not in note
