@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=8, ge=1, le=1000, description="PostgreSQL connections per process")
     hnsw_m: int = Field(default=16, ge=2, le=100, description="pgvector HNSW: links per node (recall vs size)")
     hnsw_ef_construction: int = Field(default=64, ge=4, le=1000, description="pgvector HNSW: build-time candidates")
-    hnsw_ef_search: int = Field(default=100, ge=1, le=1000, description="pgvector HNSW: search-time candidates")
+    hnsw_ef_search: int = Field(default=200, ge=1, le=1000, description="pgvector HNSW: search-time candidates")
 
     # Models: a local path or a hub id.
     embedding_model: str = Field(default_factory=default_embedding_model)

@@ -36,7 +36,7 @@ class StoreConfig:
     pool_size: int = 8
     hnsw_m: int = 16
     hnsw_ef_construction: int = 64
-    hnsw_ef_search: int = 100
+    hnsw_ef_search: int = 200
 
     @property
     def chosen_backend(self) -> Backend:

@@ -68,7 +68,7 @@ class PostgresStore(PostgresReads):
         pool_size: int = 8,
         hnsw_m: int = 16,
         hnsw_ef_construction: int = 64,
-        hnsw_ef_search: int = 100,
+        hnsw_ef_search: int = 200,
         check_model: bool = True,
     ) -> None:
         self.url = url
