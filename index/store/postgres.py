@@ -23,7 +23,7 @@ from psycopg_pool import ConnectionPool
 
 from errors import IndexError_
 from index.store.faiss_sync import embed_all
-from index.store.postgres_keyword import PostgresKeywordSearch
+from index.store.postgres_keyword import PostgresKeywordSearch, count_in_stats
 from index.store.postgres_reads import PostgresReads
 from index.store.postgres_rows import (
     CHUNK_COLUMNS,
@@ -130,12 +130,16 @@ class PostgresStore(PostgresReads):
             raise IndexError_("this index is open read-only")
         with self._connection() as conn, conn.transaction():
             lock_documents(conn, [*delete_ids, *(item.document.id for item in items)])
-            deleted = sum(delete_document(conn, doc_id) for doc_id in delete_ids)
-            stored = []
+            removed = [delete_document(conn, doc_id) for doc_id in delete_ids]
+            stored, added_tokens = [], 0
             for item in items:
-                delete_document(conn, item.document.id)
-                stored.append(insert_document(conn, item))
-        return stored if items else deleted
+                removed.append(delete_document(conn, item.document.id))
+                chunks, tokens = insert_document(conn, item)
+                stored.append(chunks)
+                added_tokens += tokens
+            chunk_change = sum(len(chunks) for chunks in stored) - sum(r[1] for r in removed)
+            count_in_stats(conn, chunk_change, added_tokens - sum(r[2] for r in removed))
+        return stored if items else sum(r[0] for r in removed)
 
     def rebuild_vectors(
         self, model_name: str, dimension: int, embed: Callable[[list[str]], np.ndarray], batch_size: int = 256

@@ -5,13 +5,14 @@ backend indexes) are written as postings `(term, chunk_id, tf, doc_len)` in the 
 writes the chunk, so the index is never out of step with the chunks, on any replica. A query's
 tokens are OR-ed: a chunk sharing any of them is a candidate, scored with BM25 (k1 = 1.2, b = 0.75,
 FTS5's IDF, floored at 1e-6) in one SQL statement: document frequencies from the postings' primary
-key, the chunk count and average length from `chunks`. The work is proportional to the postings of
+key, the chunk count and average length from the counters in `keyword_stats` (kept by every write). The work is proportional to the postings of
 the query's terms, as in an inverted index; Postgres's `ts_rank` has no IDF, which BM25 needs to
 let a rare part number outweigh common words.
 """
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
@@ -20,13 +21,17 @@ from typing import Any
 import psycopg
 
 from index.store.keyword_tokens import tokenize
+from index.store.postgres_schema import STATS_SHARDS
 from index.types import Chunk
 
 K1, B = 1.2, 0.75
 
 _SCORES = f"""
 WITH q AS (SELECT term, count(*) AS qtf FROM unnest(%(terms)s::text[]) AS term GROUP BY term),
-corpus AS (SELECT count(*)::float8 AS n, GREATEST(COALESCE(avg(token_count), 0), 1e-9)::float8 AS avgdl FROM chunks),
+corpus AS (
+    SELECT sum(chunks)::float8 AS n, GREATEST(sum(tokens)::float8 / NULLIF(sum(chunks), 0), 1e-9) AS avgdl
+    FROM keyword_stats
+),
 weights AS (
     SELECT q.term, q.qtf * GREATEST(ln((corpus.n - d.df + 0.5) / (d.df + 0.5)), 1e-6) AS weight
     FROM q CROSS JOIN corpus CROSS JOIN LATERAL (SELECT count(*) AS df FROM chunk_terms t WHERE t.term = q.term) d
@@ -46,6 +51,15 @@ def postings_of(chunks: list[Chunk]) -> tuple[list[tuple[str, int, int, int]], l
         assert chunk.id is not None
         rows.extend((term, chunk.id, tf, len(tokens)) for term, tf in Counter(tokens).items())
     return rows, [len(tokens) for tokens in token_lists]
+
+
+def count_in_stats(conn: psycopg.Connection, chunks: int, tokens: int) -> None:
+    """Inside a write transaction: add to the corpus counters (in a random one of their rows)."""
+    if chunks or tokens:
+        conn.execute(
+            "UPDATE keyword_stats SET chunks = chunks + %s, tokens = tokens + %s WHERE shard = %s",
+            (chunks, tokens, random.randrange(STATS_SHARDS)),
+        )
 
 
 def write_postings(cur: psycopg.Cursor[Any], rows: list[tuple[str, int, int, int]]) -> None:

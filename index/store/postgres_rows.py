@@ -77,13 +77,20 @@ def lock_documents(conn: psycopg.Connection, doc_ids: list[str]) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (DOCUMENT_LOCK_SPACE, doc_id))
 
 
-def delete_document(conn: psycopg.Connection, doc_id: str) -> int:
-    """Its chunks and postings go with it (ON DELETE CASCADE); 1 if it existed."""
-    return conn.execute("DELETE FROM documents WHERE id = %s", (doc_id,)).rowcount
+def delete_document(conn: psycopg.Connection, doc_id: str) -> tuple[int, int, int]:
+    """Delete a document, its chunks and their postings (ON DELETE CASCADE): (1 if it existed, chunks, tokens)."""
+    row = conn.execute(
+        "WITH gone AS (DELETE FROM chunks WHERE doc_id = %s RETURNING token_count)"
+        " SELECT count(*), COALESCE(sum(token_count), 0) FROM gone",
+        (doc_id,),
+    ).fetchone()
+    assert row is not None
+    return conn.execute("DELETE FROM documents WHERE id = %s", (doc_id,)).rowcount, int(row[0]), int(row[1])
 
 
-def insert_document(conn: psycopg.Connection, item: Prepared) -> list[Chunk]:
-    """Insert a document, its chunks with their vectors and their postings; the chunks with their ids."""
+def insert_document(conn: psycopg.Connection, item: Prepared) -> tuple[list[Chunk], int]:
+    """Insert a document, its chunks with their vectors and their postings: the chunks with their
+    ids, and their tokens in all."""
     document = item.document
     conn.execute(
         "INSERT INTO documents (id, title, text, chars, pages, page_count, metadata, source, content_type,"
@@ -103,7 +110,7 @@ def insert_document(conn: psycopg.Connection, item: Prepared) -> list[Chunk]:
         ),
     )
     if not item.chunks:
-        return []
+        return [], 0
     ids = [
         row[0]
         for row in conn.execute(
@@ -121,4 +128,4 @@ def insert_document(conn: psycopg.Connection, item: Prepared) -> list[Chunk]:
             for chunk, count, vector in zip(stored, token_counts, item.vectors):
                 copy.write_row((chunk.id, chunk.doc_id, chunk.start, chunk.end, chunk.page, chunk.text, count, vector))
         write_postings(cur, postings)
-    return stored
+    return stored, sum(token_counts)

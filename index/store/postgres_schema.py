@@ -69,7 +69,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX chunk_terms_by_chunk ON chunk_terms (chunk_id);
     """,
+    # 2: the chunk count and token total BM25 needs, as counters kept by every write (in one of 16
+    # rows picked at random, so concurrent writers seldom wait for each other) instead of a scan.
+    """
+    CREATE TABLE keyword_stats (shard smallint PRIMARY KEY, chunks bigint NOT NULL, tokens bigint NOT NULL);
+    INSERT INTO keyword_stats SELECT shard, 0, 0 FROM generate_series(0, 15) AS shard;
+    UPDATE keyword_stats SET chunks = (SELECT count(*) FROM chunks),
+        tokens = (SELECT COALESCE(sum(token_count), 0) FROM chunks) WHERE shard = 0;
+    """,
 )
+STATS_SHARDS = 16
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -14,6 +14,9 @@ _PROBLEM_QUERIES = {
     " JOIN documents d ON d.id = c.doc_id WHERE c.page IS NOT NULL AND (c.page < 1 OR c.page > d.page_count)",
     "chunks missing from the keyword index": "SELECT count(*) FROM chunks c"
     " WHERE c.token_count > 0 AND NOT EXISTS (SELECT 1 FROM chunk_terms t WHERE t.chunk_id = c.id)",
+    "keyword statistics that disagree with the chunks (count, tokens)": "SELECT count(*) FROM"
+    " (SELECT sum(chunks) AS n, sum(tokens) AS t FROM keyword_stats) s, (SELECT count(*) AS n,"
+    " COALESCE(sum(token_count), 0) AS t FROM chunks) c WHERE s.n != c.n OR s.t != c.t",
     "chunk vectors of the wrong dimension": "SELECT count(*) FROM chunks WHERE vector_dims(embedding) != %(dimension)s",
 }
 

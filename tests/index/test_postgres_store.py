@@ -189,9 +189,29 @@ def test_migrations_run_once_even_when_many_processes_start_together(postgres_ur
         store.close()
     assert errors == [] and len(stores) == 6
     with psycopg.connect(postgres_url) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+        versions = conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+        assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
         meta = dict(conn.execute("SELECT key, value FROM spanqa_meta").fetchall())
     assert meta == {"model_name": "test", "dimension": str(DIM), "backend": "postgres"}
+
+
+def test_a_database_of_an_older_schema_is_migrated_at_start(postgres_url):
+    store = open_pg(postgres_url)
+    fill(store)
+    expected = store.keyword.search("river city", 5)
+    store.close()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:  # back to schema 1: no keyword counters
+        conn.execute("DROP TABLE keyword_stats")
+        conn.execute("DELETE FROM schema_version WHERE version > 1")
+    with pytest.raises(Exception, match="schema version 1"):
+        open_pg(postgres_url, read_only=True)  # read-only opens never migrate
+    store = open_pg(postgres_url)
+    try:
+        assert store.verify() == [] and store.keyword.search("river city", 5) == expected
+        store.delete("warsaw")
+        assert store.verify() == []
+    finally:
+        store.close()
 
 
 def test_another_embedding_model_is_refused_and_rebuild_switches_it(postgres_url):
