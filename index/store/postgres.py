@@ -92,6 +92,7 @@ class PostgresStore(PostgresReads):
             max_size=pool_size,
             kwargs={"autocommit": True},
             configure=self._configure,
+            check=ConnectionPool.check_connection,  # a connection lost to a restart or failover is replaced
             name="spanqa-store",
             open=True,
         )

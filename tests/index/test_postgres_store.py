@@ -273,3 +273,19 @@ def test_keyword_scores_are_the_sqlite_backends_bm25(postgres_url, tmp_path):
     finally:
         sqlite.close()
         postgres.close()
+
+
+def test_connections_the_server_dropped_are_replaced(postgres_url):
+    """As after a failover or a restart: the pool hands out a fresh connection, no request fails."""
+    store = open_pg(postgres_url, pool_size=2)
+    try:
+        fill(store)
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        assert store.count_documents() == len(CORPUS)
+        assert store.search(unit_vector("q"), 3) and store.keyword.search("river", 3)
+    finally:
+        store.close()
