@@ -13,6 +13,7 @@ import numpy as np
 from index.store.faiss_file import load_vectors
 from index.store.faiss_index import IndexType, VectorIndex
 from index.store.sqlite_db import read_meta, stamp_of
+from index.store.sqlite_rows import fetch_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,23 @@ def build_from_sqlite(
         reason,
     )
     return vectors, stamp
+
+
+def catch_up(conn: sqlite3.Connection, vectors: VectorIndex) -> tuple[Stamp, np.ndarray, np.ndarray, list[int]]:
+    """What `vectors` lacks to reflect SQLite now, read in one snapshot: SQLite's stamp, the chunk ids
+    missing from FAISS with their vectors, and the ids FAISS holds that SQLite no longer has. A reader
+    following the writer applies just that instead of rebuilding (chunk ids are never reused)."""
+    conn.execute("BEGIN")
+    try:
+        stamp = stamp_of(read_meta(conn))
+        stored = np.fromiter((row[0] for row in conn.execute("SELECT id FROM chunks")), dtype=np.int64)
+        live = np.setdiff1d(vectors.all_ids(), np.fromiter(vectors.tombstones, dtype=np.int64))
+        missing = np.setdiff1d(stored, live)
+        found = fetch_vectors(conn, missing.tolist())
+    finally:
+        conn.execute("COMMIT")
+    matrix = np.stack([found[i] for i in missing.tolist()]) if len(missing) else np.zeros((0, vectors.dimension))
+    return stamp, missing, matrix, np.setdiff1d(live, stored).tolist()
 
 
 def embed_all(

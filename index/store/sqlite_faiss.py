@@ -30,17 +30,13 @@ import numpy as np
 from errors import IndexCorrupt, IndexError_
 from index.store.faiss_file import save_vectors
 from index.store.faiss_index import IndexType, VectorIndex
-from index.store.faiss_sync import build_from_sqlite, embed_all, id_disagreement, load_current
+from index.store.faiss_sync import build_from_sqlite, catch_up, embed_all, id_disagreement, load_current
 from index.store.keyword_fts import FtsKeywordSearch
 from index.store.rwlock import ReadWriteLock
 from index.store.sqlite_connections import ThreadConnections, acquire_writer_lock
 from index.store.sqlite_db import DB_FILE, bump_generation, check_meta, connect, init_schema, read_meta, stamp_of
 from index.store.sqlite_reads import SqliteReads
-from index.store.sqlite_rows import (
-    fetch_chunks,
-    ids_of_documents,
-    write_rows,
-)
+from index.store.sqlite_rows import fetch_chunks, ids_of_documents, write_rows
 from index.store.sqlite_verify import sqlite_problems
 from index.store.write_checks import Prepared, prepare
 from index.types import Chunk, Document
@@ -54,10 +50,9 @@ class FaissSqliteStore(SqliteReads):
     """The `Store`: documents, chunks and vectors in SQLite; a FAISS index over the vectors in memory.
 
     `read_only=True` opens without the writer lock (while another process writes) and never writes;
-    it picks up that process's commits at the next search. `persist_every`: write the FAISS file after
+    it applies that process's commits at the next search. `persist_every`: write the FAISS file after
     this many writes (besides `flush()`/`close()`). `faiss_threads`: OpenMP threads per FAISS call, set
     for the calling thread only; 1 suits single-query searches from many request threads.
-    Build it with `open_store(StoreConfig(...))`, which also attaches the keyword index.
     """
 
     def __init__(
@@ -183,9 +178,14 @@ class FaissSqliteStore(SqliteReads):
         with self._refresh_lock:
             if stamp_of(read_meta(self._reader())) == self._stamp:
                 return
-            loaded = self._load_persisted() or self._build_from_sqlite("the writing process committed changes")
-            with self._rw.writing():
-                self._vectors, self._stamp = loaded
+            self._faiss_threads()
+            stamp, added_ids, added, removed = catch_up(self._reader(), self._vectors)
+            with self._rw.writing():  # never a rebuild: only what the writer changed
+                self._vectors.remove(removed)
+                self._vectors.add(added_ids, added)
+                self._stamp = stamp
+                if self._vectors.needs_compaction():
+                    self._vectors = self._vectors.compacted()
 
     def flush(self) -> None:
         """Write the FAISS index to disk (temp file + rename), with the stamp of the write it reflects."""
