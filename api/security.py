@@ -12,10 +12,10 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -135,26 +135,35 @@ class SecurityHeaders:
 
 
 def _declare_errors(app: FastAPI) -> None:
-    """Adds the statuses these protections answer to each route's responses in the OpenAPI schema."""
+    """Declares, in the OpenAPI schema, the statuses these protections answer and the JSON
+    `{"detail": ...}` body every error has (422 included: api.errors writes it, not FastAPI's default)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            for route in app.routes:
-                if isinstance(route, APIRoute):
-                    for status in _statuses(route):
-                        route.responses.setdefault(status, {"model": ErrorOut})
-        return build()
+            schema = build()
+            schema.setdefault("components", {}).setdefault("schemas", {})["ErrorOut"] = ErrorOut.model_json_schema()
+            for path, operations in schema.get("paths", {}).items():
+                for method, operation in operations.items():
+                    responses = operation.setdefault("responses", {})
+                    for status in _statuses(path, method.upper(), "422" in responses):
+                        responses[str(status)] = {
+                            "description": HTTPStatus(status).phrase,
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+                        }
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _statuses(route: APIRoute) -> list[int]:
+def _statuses(path: str, method: str, validates: bool) -> list[int]:
     statuses = [413]
-    if route.methods & WRITE_METHODS:
-        statuses += [403, 415]
-    if route.path == ASK_PATH:
+    if validates:
+        statuses.append(422)
+    if method in WRITE_METHODS:
+        statuses += [400, 403, 415]  # 400: a body that does not parse, a multipart body over the part counts
+    if path == ASK_PATH:
         statuses.append(504)
-    if route.path == UPLOAD_PATH and "POST" in route.methods:
-        statuses += [400, 503]  # 400: a multipart body over the part or field counts
+    if path == UPLOAD_PATH and method == "POST":
+        statuses.append(503)
     return statuses
