@@ -59,12 +59,14 @@ _BLOCKS = {
     "ul",
 }
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_CONTROL_CHARACTERS = dict.fromkeys([*(c for c in range(32) if chr(c) not in "\t\n\r"), 0xFFFE, 0xFFFF])
 _NOT_PAGE_CHARSETS = {"punycode", "idna", "utf-7", "raw-unicode-escape", "unicode-escape", "undefined"}
 _TABLE_RULE_CHARS = " \t|:-"  # trafilatura's `|---|---|` lines are made of these, with at least one "-"
 
 
 def load_html(data: bytes, limits: LoadLimits) -> LoadedText:
-    source = _decode(data, limits)
+    # lxml refuses text nodes with control characters (a ValueError deep in drop_tree); they are not text
+    source = _decode(data, limits).translate(_CONTROL_CHARACTERS)
     try:
         tree = lxml.html.document_fromstring(source)
     except (ParserError, ValueError) as error:

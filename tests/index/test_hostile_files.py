@@ -130,3 +130,13 @@ def test_html_declaring_a_codec_that_is_no_page_charset_is_read_as_detected(char
     page = f'<html><head><meta charset="{charset}"><title>Vell</title></head><body><p>The ferry leaves at seven.</p></body></html>'
     loaded = load_bytes(page.encode("utf-8") + "\u00e9".encode(), "page.html")
     assert "The ferry leaves at seven." in loaded.text and loaded.title == "Vell"
+
+
+def test_html_with_control_characters_in_its_text_loads():
+    # found by the property tests: lxml raised ValueError from drop_tree on a NUL in a text node
+    prose = "<p>The ferry leaves at seven.</p>" * 20
+    page = (
+        f'<html><head><meta charset="utf-8"></head><body><script>x</script>\x00tail \x01\x0c\ufffe{prose}</body></html>'
+    )
+    loaded = load_bytes(page.encode("utf-8"), "page.html")
+    assert "The ferry leaves at seven." in loaded.text and "\x00" not in loaded.text
