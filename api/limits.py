@@ -110,7 +110,12 @@ class RequestTimeout:
             await send(message)
 
         task = asyncio.ensure_future(self.app(scope, receive, guarded_send))
-        done, _ = await asyncio.wait({task}, timeout=self.seconds)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self.seconds)
+        except asyncio.CancelledError:  # the server is stopping or the client left: so does the handler
+            task.cancel()
+            task.add_done_callback(_log_failure)
+            raise
         if task in done or started:
             await task
             return

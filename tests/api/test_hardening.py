@@ -282,3 +282,29 @@ def test_uploads_over_the_concurrent_ingest_limit_get_503_with_retry_after():
         release.set()
         first.join(30)
         assert c.post("/").status_code == 200
+
+
+# ---- items 1 and 2 through the API: the files refused (or read) quickly while others are answered -------
+
+
+def test_hostile_files_are_answered_while_health_keeps_answering(make_pipeline):
+    from tests.index.test_hostile_files import forged_docx_bomb
+
+    pipeline = make_pipeline(max_upload_bytes=8 * 1024 * 1024, max_document_chars=6_000_000)
+    roomy = create_app(pipeline.settings, pipeline=pipeline)
+    spaces = b"# Spaces\n\nword" + b" " * (5 * 1024 * 1024) + b"end\n"
+    uploads = [("spaces.md", spaces, 201), ("invoice.docx", forged_docx_bomb(), 413)]
+    with TestClient(roomy) as c:
+        for name, data, status in uploads:
+            answers = []
+            upload = threading.Thread(target=lambda: answers.append(c.post("/documents", files={"file": (name, data)})))
+            upload.start()
+            health = [c.get("/health").status_code]
+            while upload.is_alive():
+                health.append(c.get("/health").status_code)
+                time.sleep(0.05)
+            assert answers[0].status_code == status and set(health) == {200}, (name, answers[0].text)
+            if status == 201:
+                doc_id = answers[0].json()["id"]
+                assert c.get(f"/documents/{doc_id}").json()["text"].endswith("word" + " " * (5 * 1024 * 1024) + "end")
+                assert c.delete(f"/documents/{doc_id}").status_code == 204
