@@ -173,6 +173,7 @@ class PostgresStore(PostgresReads):
             conn.execute("UPDATE spanqa_meta SET value = %s WHERE key = 'model_name'", (model_name,))
             conn.execute("UPDATE spanqa_meta SET value = %s WHERE key = 'dimension'", (str(params.dimension),))
         self.model_name, self.dimension, self.hnsw = model_name, params.dimension, params
+        self._pool.drain()  # statements prepared on the old column type must not be reused
         logger.info("re-embedded %d chunks with %s (dimension %d)", len(rows), model_name, dimension)
 
     # ---- vector search ----------------------------------------------------------------------

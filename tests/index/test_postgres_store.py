@@ -227,7 +227,10 @@ def test_another_embedding_model_is_refused_and_rebuild_switches_it(postgres_url
     def embed(texts: list[str]) -> np.ndarray:
         return np.stack([unit_vector(t)[:4] / np.linalg.norm(unit_vector(t)[:4]) for t in texts])
 
+    for _ in range(6):  # psycopg prepares a statement run 5 times: the rebuild must not break them
+        store.chunk_vectors([1, 2])
     store.rebuild_vectors("other-model", 4, embed)
+    assert {len(v) for v in store.chunk_vectors(range(1, 100)).values()} == {4}
     store.close()
     store = open_pg(postgres_url, "other-model", 4)
     try:
