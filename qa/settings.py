@@ -136,6 +136,14 @@ class Settings(BaseSettings):
         default=5.0, description="best span score (start+end logit) below which spanqa says no answer"
     )
 
+    # Answer quality (issue 12): calibrated confidence decides "no answer" (qa.calibration).
+    min_confidence: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="answers whose calibrated P(right) is below this are not given (no answer); chosen on the dev split",
+    )
+
     # Serving and input limits.
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
