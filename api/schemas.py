@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from index.store import DocumentInfo
 from index.types import Document
-from qa.answers import Answer, Passage
+from qa.answers import Answer, Citation, Passage
 from qa.pipeline import AskResult, IngestResult
 
 MetadataValue = str | int | float | bool | None
@@ -83,10 +83,41 @@ class AnswerPassage(BaseModel):
     answer_end: int
 
 
+class CitationOut(BaseModel):
+    """One place an answer was found: `document.text[start:end] == answer.text`."""
+
+    doc_id: str
+    title: str
+    start: int = Field(description="Offset of the answer in the document text")
+    end: int
+    page: int | None
+    passage: AnswerPassage
+
+    @classmethod
+    def of(cls, c: Citation) -> CitationOut:
+        return cls(
+            doc_id=c.doc_id,
+            title=c.title,
+            start=c.start,
+            end=c.end,
+            page=c.page,
+            passage=AnswerPassage(
+                chunk_id=c.passage.chunk_id,
+                text=c.passage.text,
+                start=c.passage.start,
+                end=c.passage.end,
+                answer_start=c.answer_start,
+                answer_end=c.answer_end,
+            ),
+        )
+
+
 class AnswerOut(BaseModel):
     text: str
     score: float = Field(description="Reader score: start+end logit sum")
-    confidence: float = Field(description="sigmoid(score - no_answer_threshold)")
+    confidence: float = Field(
+        description="Calibrated probability that the answer is right (token F1 >= 0.5 against a person's answer)"
+    )
     doc_id: str
     title: str
     start: int = Field(description="Offset of the answer in the document text")
@@ -94,11 +125,15 @@ class AnswerOut(BaseModel):
     page: int | None
     passage: AnswerPassage
     retrieval_score: float
+    citations: list[CitationOut] = Field(
+        description="Every place the same answer was found, the primary (the fields above) first"
+    )
 
     @classmethod
     def of(cls, a: Answer) -> AnswerOut:
         c = a.citation
         return cls(
+            citations=[CitationOut.of(x) for x in (a.citations or (c,))],
             text=a.text,
             score=a.score,
             confidence=a.confidence,
