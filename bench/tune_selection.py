@@ -1,6 +1,6 @@
 """Answer selection and calibration tried offline on a `bench.candidates` dump (seconds per try).
 
-    python -m bench.tune_selection eval-cache/v1.json [--all-passages] [--bonus 0.5]
+    python -m bench.tune_selection eval-cache/v1.json [--all-passages] [--agreement 1] [--null 0.5] [--retrieval 1]
 
 Prints has-answer F1 (answering everything, and with the calibrated no-answer rule at the best
 `min_confidence`), no-answer accuracy, the gold-paragraph oracle, and the ECE of calibrators fitted
@@ -19,7 +19,7 @@ from qa import calibration
 from qa.answers import Passage
 from qa.eval.metrics import f1
 from qa.reader import Reading, Span
-from qa.selection import Candidate, candidates
+from qa.selection import DEFAULT_RANKING, Candidate, Ranking, candidates
 
 
 @dataclass
@@ -46,11 +46,11 @@ def passages_and_readings(row: dict[str, Any], all_passages: bool) -> tuple[list
     return passages, readings
 
 
-def build_rows(dump: dict[str, Any], all_passages: bool, bonus: float) -> list[Row]:
+def build_rows(dump: dict[str, Any], all_passages: bool, ranking: Ranking = Ranking()) -> list[Row]:
     rows = []
     for r in dump["rows"]:
         passages, readings = passages_and_readings(r, all_passages)
-        found = candidates(passages, readings, agreement_bonus=bonus)
+        found = candidates(passages, readings, ranking=ranking)
         top = found[0] if found else None
         gold = r["gold"]["spans"]
         rows.append(
@@ -101,11 +101,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("dump", type=Path)
     parser.add_argument("--all-passages", action="store_true")
-    parser.add_argument("--bonus", type=float, default=0.0)
+    parser.add_argument("--agreement", type=float, default=DEFAULT_RANKING.agreement)
+    parser.add_argument("--null", type=float, default=DEFAULT_RANKING.null)
+    parser.add_argument("--retrieval", type=float, default=DEFAULT_RANKING.retrieval)
+    parser.add_argument("--length", type=float, default=DEFAULT_RANKING.length)
     parser.add_argument("--c", type=float, default=1.0)
+    parser.add_argument("--write", type=Path, default=None, help="fit on every question and save the calibrator here")
     args = parser.parse_args()
     dump = json.loads(args.dump.read_text())
-    rows = build_rows(dump, args.all_passages, args.bonus)
+    rows = build_rows(dump, args.all_passages, Ranking(args.agreement, args.null, args.retrieval, args.length))
     has = [r for r in rows if r.has_answer]
     print(f"reader {dump['reader']}: {len(rows)} questions, {len(has)} answerable")
     print(f"gold paragraph read: {100 * sum(r.gold_read for r in has) / len(has):.1f}% of answerable")
@@ -117,11 +121,32 @@ def main() -> None:
     labels = [is_right(r) for r in rows]
     print(f"ECE (leave one article out): {calibration.expected_calibration_error(probs, labels):.4f}")
     best = max((scores(rows, probs, t / 100)["f1"], t / 100) for t in range(0, 100))
-    for t in sorted({best[1], 0.2, 0.3, 0.4, 0.5}):
+    for t in sorted({best[1], 0.05, 0.1, 0.15, 0.2, 0.3, 0.5}):
         s = scores(rows, probs, t)
         print(
             f"min_confidence {t:.2f}: F1 {s['f1']:.1f}, has-answer F1 {s['has_f1']:.1f}, no-answer acc {s['no_acc']:.1f}"
         )
+    # The shipped rule: the best overall F1 among cut-offs that keep has-answer F1 within 3 points of
+    # answering everything (the best F1 alone would refuse almost every SQuAD 2.0 question).
+    answer_all = scores(rows, [1.0] * len(rows), 0.0)["has_f1"]
+    allowed = [t / 100 for t in range(100) if scores(rows, probs, t / 100)["has_f1"] >= answer_all - 3]
+    chosen = max(allowed, key=lambda t: scores(rows, probs, t)["f1"])
+    s = scores(rows, probs, chosen)
+    print(f"chosen {chosen:.2f}: F1 {s['f1']:.1f}, has-answer F1 {s['has_f1']:.1f}, no-answer acc {s['no_acc']:.1f}")
+    if args.write:
+        from index.embedder import model_identity
+        from qa.settings import default_embedding_model
+
+        fitted = calibration.fit(
+            [r.top.features for r in rows if r.top],
+            [is_right(r) for r in rows if r.top],
+            reader=calibration.reader_identity(dump["reader"]),
+            embedder=model_identity(default_embedding_model()),
+            fitted_on="SQuAD 2.0 dev split (Normans, Packet_switching, Warsaw; 20 articles indexed), bench.candidates",
+            c=args.c,
+        )
+        calibration.save(fitted, args.write)
+        print(f"wrote {args.write}")
 
 
 if __name__ == "__main__":

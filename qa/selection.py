@@ -24,9 +24,23 @@ from qa.answers import Answer, Passage, make_answer, make_citation
 from qa.eval.metrics import normalize_answer
 from qa.reader import Reading
 
-# Added to a candidate's rank score per extra passage that gives the same answer, in logits
-# (log(1 + extra passages) times this). Measured on the dev split (README, "Answer quality").
-AGREEMENT_BONUS = 0.0
+
+@dataclass(frozen=True)
+class Ranking:
+    """How candidates are ordered: rank score = primary span score
+    + agreement * log(passages giving the same answer)
+    - null * (null score of the primary's passage)
+    + retrieval * log(primary passage's retrieval score / the best passage's)
+    - length * log(words in the answer).
+    Weights measured on the dev split (README, "Answer quality")."""
+
+    agreement: float = 0.0
+    null: float = 0.0
+    retrieval: float = 0.0
+    length: float = 0.0
+
+
+DEFAULT_RANKING = Ranking(null=0.75, retrieval=3.0)
 # Feature value used for the margin to the next candidate when there is none.
 MAX_GAP = 10.0
 
@@ -103,7 +117,7 @@ def _logsumexp(values: Sequence[float]) -> float:
 
 
 def candidates(
-    passages: Sequence[Passage], readings: Sequence[Reading], *, agreement_bonus: float = AGREEMENT_BONUS
+    passages: Sequence[Passage], readings: Sequence[Reading], *, ranking: Ranking = DEFAULT_RANKING
 ) -> list[Candidate]:
     """The candidate answers of one question, best first (see the module docstring)."""
     places = collect_places(passages, readings)
@@ -116,7 +130,15 @@ def candidates(
     first_score = passages[0].score if passages else 0.0
 
     def rank_score(group: list[Place]) -> float:
-        return group[0].score + agreement_bonus * math.log(len({p.passage for p in group}))
+        first = group[0]
+        ratio = passages[first.passage].score / first_score if first_score > 0 else 1.0
+        return (
+            first.score
+            + ranking.agreement * math.log(len({p.passage for p in group}))
+            - ranking.null * first.null_score
+            + ranking.retrieval * math.log(max(ratio, 1e-6))
+            - ranking.length * math.log(max(1, len(first.text.split())))
+        )
 
     groups.sort(key=rank_score, reverse=True)
     out: list[Candidate] = []
