@@ -84,8 +84,10 @@ class AnswerPassage(BaseModel):
 
 
 class CitationOut(BaseModel):
-    """One place an answer was found: `document.text[start:end] == answer.text`."""
+    """One place an answer was found: `document.text[start:end] == text`, the answer's text up to
+    normalization (case, punctuation, articles: "February 24, 2022," is "February 24, 2022")."""
 
+    text: str
     doc_id: str
     title: str
     start: int = Field(description="Offset of the answer in the document text")
@@ -96,6 +98,7 @@ class CitationOut(BaseModel):
     @classmethod
     def of(cls, c: Citation) -> CitationOut:
         return cls(
+            text=c.text,
             doc_id=c.doc_id,
             title=c.title,
             start=c.start,

@@ -104,12 +104,11 @@ def main() -> None:
     parser.add_argument("--agreement", type=float, default=DEFAULT_RANKING.agreement)
     parser.add_argument("--null", type=float, default=DEFAULT_RANKING.null)
     parser.add_argument("--retrieval", type=float, default=DEFAULT_RANKING.retrieval)
-    parser.add_argument("--length", type=float, default=DEFAULT_RANKING.length)
     parser.add_argument("--c", type=float, default=1.0)
     parser.add_argument("--write", type=Path, default=None, help="fit on every question and save the calibrator here")
     args = parser.parse_args()
     dump = json.loads(args.dump.read_text())
-    rows = build_rows(dump, args.all_passages, Ranking(args.agreement, args.null, args.retrieval, args.length))
+    rows = build_rows(dump, args.all_passages, Ranking(args.agreement, args.null, args.retrieval))
     has = [r for r in rows if r.has_answer]
     print(f"reader {dump['reader']}: {len(rows)} questions, {len(has)} answerable")
     print(f"gold paragraph read: {100 * sum(r.gold_read for r in has) / len(has):.1f}% of answerable")

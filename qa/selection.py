@@ -30,14 +30,12 @@ class Ranking:
     """How candidates are ordered: rank score = primary span score
     + agreement * log(passages giving the same answer)
     - null * (null score of the primary's passage)
-    + retrieval * log(primary passage's retrieval score / the best passage's)
-    - length * log(words in the answer).
+    + retrieval * log(primary passage's retrieval score / the best passage's).
     Weights measured on the dev split (README, "Answer quality")."""
 
     agreement: float = 0.0
     null: float = 0.0
     retrieval: float = 0.0
-    length: float = 0.0
 
 
 DEFAULT_RANKING = Ranking(null=0.75, retrieval=3.0)
@@ -91,8 +89,8 @@ def collect_places(passages: Sequence[Passage], readings: Sequence[Reading]) -> 
 
 
 def group_candidates(passages: Sequence[Passage], places: Sequence[Place]) -> list[list[Place]]:
-    """Places grouped by normalized text, groups in order of their best place; a group whose
-    best place overlaps a better group's place in the same document is left out."""
+    """Places grouped by normalized text, groups in order of their best place. A place overlapping
+    a better place in the same document is left out, and so is a group whose best place does."""
     groups: dict[str, list[Place]] = {}
     dropped: set[str] = set()
     kept_ranges: list[tuple[str, int, int]] = []
@@ -101,12 +99,12 @@ def group_candidates(passages: Sequence[Passage], places: Sequence[Place]) -> li
         if key in dropped:
             continue
         doc, s, e = _doc_range(passages, place)
-        if key not in groups:
-            if any(d == doc and s < ke and ks < e for d, ks, ke in kept_ranges):
+        if any(d == doc and s < ke and ks < e for d, ks, ke in kept_ranges):
+            # The same place seen through an overlapping chunk, or a fragment of a better answer.
+            if key not in groups:
                 dropped.add(key)
-                continue
-            groups[key] = []
-        groups[key].append(place)
+            continue
+        groups.setdefault(key, []).append(place)
         kept_ranges.append((doc, s, e))
     return list(groups.values())
 
@@ -137,7 +135,6 @@ def candidates(
             + ranking.agreement * math.log(len({p.passage for p in group}))
             - ranking.null * first.null_score
             + ranking.retrieval * math.log(max(ratio, 1e-6))
-            - ranking.length * math.log(max(1, len(first.text.split())))
         )
 
     groups.sort(key=rank_score, reverse=True)
