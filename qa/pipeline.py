@@ -450,15 +450,6 @@ class Pipeline:
             reranked=self.settings.rerank if rerank is None else rerank,
         )
 
-    def read(
-        self, question: str, passages: list[Passage], max_answers: int
-    ) -> tuple[list[Answer], float | None, float | None]:
-        """Reads passages; returns the answers confident enough, best and null scores."""
-        answers, found, readings = self.read_candidates(question, passages, max_answers)
-        best = found[0].primary.score if found else None
-        nulls = [r.null_score for r in readings if not math.isnan(r.null_score)]
-        return answers, best, (min(nulls) if nulls else None)
-
     def read_candidates(
         self, question: str, passages: list[Passage], max_answers: int
     ) -> tuple[list[Answer], list[selection.Candidate], list[Reading]]:

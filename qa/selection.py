@@ -171,15 +171,14 @@ def to_answers(
     min_confidence: float,
     max_answers: int,
 ) -> list[Answer]:
-    """The first `max_answers` candidates whose confidence reaches `min_confidence`, as Answers
+    """The candidates in rank order, up to `max_answers` and up to the first whose confidence is
+    below `min_confidence` (so "no answer" is the best candidate's confidence below it), as Answers
     with every place they were found as citations (the primary first)."""
     answers: list[Answer] = []
-    for candidate in found:
-        if len(answers) >= max_answers:
-            break
+    for candidate in found[:max_answers]:
         confidence = confidence_of(candidate)
         if confidence < min_confidence:
-            continue
+            break
         first, *rest = candidate.places
         others = tuple(make_citation(passages[p.passage], p.start, p.end) for p in rest)
         answers.append(make_answer(passages[first.passage], first.start, first.end, first.score, confidence, others))
