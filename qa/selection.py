@@ -10,7 +10,7 @@ its own null score) and the passages' retrieval scores:
 3. A candidate overlapping a better candidate in the same document (a fragment or extension of
    it: "Jake" under "Jake Sullivan") is dropped: alternatives must be other answers.
 4. Candidates are ranked by `rank_score` (the primary span's score plus a bonus for agreement,
-   see `AGREEMENT_BONUS`), and each gets the `features` the calibrator (qa.calibration) turns into
+   see `Ranking`), and each gets the `features` the calibrator (qa.calibration) turns into
    the probability that it is right.
 """
 
@@ -109,6 +109,16 @@ def group_candidates(passages: Sequence[Passage], places: Sequence[Place]) -> li
     return list(groups.values())
 
 
+def fused_ratio(passages: Sequence[Passage], index: int) -> float:
+    """The passage's fused (RRF) score over the first passage's, 1.0 without fused scores.
+
+    Only hybrid retrieval's fused scores are used (the weights and the calibrator were fitted on
+    them): dense cosines and BM25 scores are on other scales, so there the term is neutral."""
+    first = passages[0].scores.get("rrf") if passages else None
+    mine = passages[index].scores.get("rrf")
+    return mine / first if first and mine is not None and first > 0 else 1.0
+
+
 def _logsumexp(values: Sequence[float]) -> float:
     top = max(values)
     return top + math.log(sum(math.exp(v - top) for v in values))
@@ -125,11 +135,10 @@ def candidates(
     everything = _logsumexp([p.score for p in places])
     nulls = [r.null_score for r in readings if not math.isnan(r.null_score)]
     min_null = min(nulls) if nulls else 0.0
-    first_score = passages[0].score if passages else 0.0
 
     def rank_score(group: list[Place]) -> float:
         first = group[0]
-        ratio = passages[first.passage].score / first_score if first_score > 0 else 1.0
+        ratio = fused_ratio(passages, first.passage)
         return (
             first.score
             + ranking.agreement * math.log(len({p.passage for p in group}))
@@ -141,7 +150,6 @@ def candidates(
     out: list[Candidate] = []
     for i, group in enumerate(groups):
         primary = group[0]
-        passage = passages[primary.passage]
         next_score = groups[i + 1][0].score if i + 1 < len(groups) else None
         gap = MAX_GAP if next_score is None else min(MAX_GAP, primary.score - next_score)
         features = {
@@ -152,7 +160,7 @@ def candidates(
             "share": math.exp(_logsumexp([p.score for p in group]) - everything),
             "passages_agreeing": float(len({p.passage for p in group})),
             "passage_rank": float(primary.passage),
-            "retrieval_ratio": passage.score / first_score if first_score > 0 else 1.0,
+            "retrieval_ratio": fused_ratio(passages, primary.passage),
             "answer_words": float(len(primary.text.split())),
         }
         out.append(
