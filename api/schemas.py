@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from errors import InvalidRequest
+from index.ids import DOC_ID_MAX_CHARS, check_doc_id
 from index.store import DocumentInfo
 from index.types import Document
-from qa.answers import Answer, Passage
+from index.validation import MAX_FILTER_KEYS, check_metadata, check_metadata_filter, check_text
+from qa.answers import Answer, Citation, Passage
 from qa.pipeline import AskResult, IngestResult
 
 MetadataValue = str | int | float | bool | None
+
+
+def _checked(check: Any, *args: Any) -> Any:
+    """Runs a check of `index`, turning its InvalidRequest into the ValueError pydantic reports as 422."""
+    try:
+        return check(*args)
+    except InvalidRequest as error:
+        raise ValueError(str(error)) from None
 
 
 class AskFilters(BaseModel):
@@ -24,7 +35,20 @@ class AskFilters(BaseModel):
         default=None,
         description="Only documents whose metadata has each key with this value (a list: any of its values),"
         ' e.g. {"team": "legal", "year": [2023, 2024]}',
+        max_length=MAX_FILTER_KEYS,
     )
+
+    @field_validator("doc_ids")
+    @classmethod
+    def _doc_ids_are_text(cls, value: list[str] | None) -> list[str] | None:
+        for doc_id in value or []:
+            _checked(check_text, doc_id, "a document id")
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _filter_is_bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _checked(check_metadata_filter, value) if value else value
 
 
 class AskRequest(BaseModel):
@@ -38,6 +62,11 @@ class AskRequest(BaseModel):
     rerank: bool | None = Field(
         default=None, description="Rerank the retrieved candidates with a cross-encoder; default: settings"
     )
+
+    @field_validator("question")
+    @classmethod
+    def _question_is_text(cls, value: str) -> str:
+        return _checked(check_text, value, "the question")
 
 
 class PassageOut(BaseModel):
@@ -83,10 +112,44 @@ class AnswerPassage(BaseModel):
     answer_end: int
 
 
+class CitationOut(BaseModel):
+    """One place an answer was found: `document.text[start:end] == text`, the answer's text up to
+    normalization (case, punctuation, articles: "February 24, 2022," is "February 24, 2022")."""
+
+    text: str
+    doc_id: str
+    title: str
+    start: int = Field(description="Offset of the answer in the document text")
+    end: int
+    page: int | None
+    passage: AnswerPassage
+
+    @classmethod
+    def of(cls, c: Citation) -> CitationOut:
+        return cls(
+            text=c.text,
+            doc_id=c.doc_id,
+            title=c.title,
+            start=c.start,
+            end=c.end,
+            page=c.page,
+            passage=AnswerPassage(
+                chunk_id=c.passage.chunk_id,
+                text=c.passage.text,
+                start=c.passage.start,
+                end=c.passage.end,
+                answer_start=c.answer_start,
+                answer_end=c.answer_end,
+            ),
+        )
+
+
 class AnswerOut(BaseModel):
     text: str
     score: float = Field(description="Reader score: start+end logit sum")
-    confidence: float = Field(description="sigmoid(score - no_answer_threshold)")
+    confidence: float = Field(
+        description="Calibrated probability that the answer is right (token F1 >= 0.5 against a person's answer)"
+    )
     doc_id: str
     title: str
     start: int = Field(description="Offset of the answer in the document text")
@@ -94,11 +157,15 @@ class AnswerOut(BaseModel):
     page: int | None
     passage: AnswerPassage
     retrieval_score: float
+    citations: list[CitationOut] = Field(
+        description="Every place the same answer was found, the primary (the fields above) first"
+    )
 
     @classmethod
     def of(cls, a: Answer) -> AnswerOut:
         c = a.citation
         return cls(
+            citations=[CitationOut.of(x) for x in (a.citations or (c,))],
             text=a.text,
             score=a.score,
             confidence=a.confidence,
@@ -144,8 +211,29 @@ class AskResponse(BaseModel):
 class DocumentIn(BaseModel):
     text: str = Field(description="The document's text")
     title: str | None = None
-    id: str | None = Field(default=None, max_length=200)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = Field(
+        default=None,
+        max_length=DOC_ID_MAX_CHARS,
+        description="1-200 characters from letters, digits and . _ ~ : @ + - (not . or ..); default: derived",
+    )
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Any JSON object; numbers finite, integers within 64 bits"
+    )
+
+    @field_validator("text", "title")
+    @classmethod
+    def _is_text(cls, value: str | None) -> str | None:
+        return value if value is None else _checked(check_text, value, "the document text or title")
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_safe(cls, value: str | None) -> str | None:
+        return value if value is None else _checked(check_doc_id, value)
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_is_storable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _checked(check_metadata, value)
 
 
 class IngestOut(BaseModel):
