@@ -51,14 +51,14 @@ def compare(url: str | None, n_questions: int, work_dir: Path) -> dict[str, Any]
         "chunks": ingest["chunks"],
         "questions": len(questions),
     }
-    answers = {}
+    answers: dict[str, dict[str, str]] = {}
     try:
         with database(url) as dsn:
             migrate(location_config(settings.data_dir), location_config(dsn))
             store = open_store(
                 StoreConfig(work_dir, sqlite.embedder.dimension, sqlite.embedder.identity, database_url=dsn)
             )
-            postgres = Pipeline(settings, sqlite.embedder, sqlite.reader, store, bm25=store.keyword)
+            postgres = Pipeline(settings, sqlite.embedder, sqlite.reader, store, bm25=store.keyword)  # type: ignore[arg-type]
             try:
                 for name, pipeline in (
                     ("sqlite-faiss", sqlite),

@@ -48,6 +48,12 @@ def database(url: str | None) -> Iterator[str]:
             server.cleanup()
 
 
+def _scalar(conn: psycopg.Connection, sql: str) -> Any:
+    row = conn.execute(sql).fetchone()  # type: ignore[arg-type]
+    assert row is not None
+    return row[0]
+
+
 def _load(conn: psycopg.Connection, base: np.ndarray) -> float:
     t0 = time.perf_counter()
     conn.execute("DROP TABLE IF EXISTS bench_vectors")
@@ -104,13 +110,13 @@ def bench_pg_vectors(
     with database(url) as dsn, psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         register_vector(conn)
-        result["postgres"] = conn.execute("SHOW server_version").fetchone()[0]
-        result["pgvector"] = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[0]
+        result["postgres"] = _scalar(conn, "SHOW server_version")
+        result["pgvector"] = _scalar(conn, "SELECT extversion FROM pg_extension WHERE extname = 'vector'")
         log(f"pgvector: loading {n:,} vectors (COPY)")
         result["load_s"] = _load(conn, base)
         log(f"pgvector: building HNSW (m={m}, ef_construction={ef_construction}, {workers} workers)")
         result["build_s"] = _build(conn, m, ef_construction, memory, workers)
-        result["index_mb"] = conn.execute("SELECT pg_relation_size('bench_vectors_hnsw')").fetchone()[0] / 2**20
+        result["index_mb"] = _scalar(conn, "SELECT pg_relation_size('bench_vectors_hnsw')") / 2**20
         rows = []
         for ef in ef_search:
             conn.execute(f"SET hnsw.ef_search = {int(ef)}")

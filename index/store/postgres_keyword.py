@@ -46,7 +46,7 @@ GROUP BY t.chunk_id
 def postings_of(chunks: list[Chunk]) -> tuple[list[tuple[str, int, int, int]], list[int]]:
     """The postings `(term, chunk_id, tf, doc_len)` of these stored chunks, and their token counts."""
     token_lists = tokenize([chunk.text for chunk in chunks])
-    rows = []
+    rows: list[tuple[str, int, int, int]] = []
     for chunk, tokens in zip(chunks, token_lists):
         assert chunk.id is not None
         rows.extend((term, chunk.id, tf, len(tokens)) for term, tf in Counter(tokens).items())
