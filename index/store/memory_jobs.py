@@ -49,9 +49,9 @@ class MemoryJobStore:
             if job_id not in self._jobs or self._jobs[job_id].status != "running":
                 return []
             files = self._files[job_id]
-            claimed = [f for f in files if f.status == "pending"][:limit]
+            claimed = [replace(f, status="claimed") for f in files if f.status == "pending"][:limit]
             for f in claimed:
-                files[f.index] = replace(f, status="claimed")
+                files[f.index] = f
             return claimed
 
     def requeue_claimed(self) -> int:
