@@ -28,6 +28,7 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 BODY_TYPES = ("application/json", "multipart/form-data")
 UPLOAD_PATH = "/documents"
+JOBS_PATH = "/jobs"  # POST: many files at once, its own body limit (max_job_bytes)
 ASK_PATH = "/ask"
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and the small form fields beside the file
 CONTENT_SECURITY_POLICY = (
@@ -49,6 +50,8 @@ def install_protections(app: FastAPI, settings: Settings) -> None:
         return scope["method"] == "POST" and scope["path"].rstrip("/") == UPLOAD_PATH
 
     def body_limit(scope: Scope) -> int:
+        if scope["method"] == "POST" and scope["path"].rstrip("/") == JOBS_PATH:
+            return settings.max_job_bytes + MULTIPART_OVERHEAD
         return settings.max_upload_bytes + MULTIPART_OVERHEAD if is_upload(scope) else settings.max_json_bytes
 
     app.add_middleware(
