@@ -172,7 +172,7 @@ class Settings(BaseSettings):
     )
     max_job_files: int = Field(default=10_000, ge=1, description="most files in one job, archives' entries counted")
     max_job_unpacked_bytes: int = Field(
-        default=1024 * 1024 * 1024, ge=1, description="largest total size of a job's files once archives are unpacked"
+        default=512 * 1024 * 1024, ge=1, description="largest total size of a job's files once archives are unpacked"
     )
     job_batch_files: int = Field(
         default=64, ge=1, le=1024, description="files a job ingests per batch (one embedding call, one transaction)"

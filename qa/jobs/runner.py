@@ -44,8 +44,13 @@ class JobRunner:
         return self.pipeline.jobs
 
     def start(self) -> None:
-        """Claims left by a process that stopped go back to pending; then the thread starts."""
-        requeued = self.jobs.requeue_claimed()
+        """Claims left by a process that stopped go back to pending; then the thread starts (not on a
+        store that cannot be written: a read-only server runs no jobs)."""
+        try:
+            requeued = self.jobs.requeue_claimed()
+        except Exception as error:  # noqa: BLE001 - a read-only index: serve without running jobs
+            logger.warning("background ingestion jobs are not run: %s", error)
+            return
         if requeued:
             logger.info("resuming jobs: %d files claimed before a stop are pending again", requeued)
         self._thread = threading.Thread(target=self._loop, name="spanqa-jobs", daemon=True)
