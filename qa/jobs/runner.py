@@ -38,6 +38,7 @@ class JobRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.current_job: str | None = None  # the job being worked on, if any
 
     @property
     def jobs(self) -> JobStore:
@@ -82,6 +83,13 @@ class JobRunner:
                 self._stop.wait(self.idle_s)
 
     def run_job(self, job: JobInfo) -> None:
+        self.current_job = job.id
+        try:
+            self._work_on(job)
+        finally:
+            self.current_job = None
+
+    def _work_on(self, job: JobInfo) -> None:
         folder = self.directory / job.id
         while not self._stop.is_set():
             current = self.jobs.get_job(job.id)
