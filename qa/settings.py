@@ -189,6 +189,18 @@ class Settings(BaseSettings):
     )
     ingest_wait_s: float = Field(default=10.0, ge=0, description="how long an upload waits for an ingest slot")
 
+    # Background ingestion jobs (POST /jobs; README, "Ingestion jobs").
+    max_job_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1, description="largest request body of POST /jobs (all its files together)"
+    )
+    max_job_files: int = Field(default=10_000, ge=1, description="most files in one job, archives' entries counted")
+    max_job_unpacked_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1, description="largest total size of a job's files once archives are unpacked"
+    )
+    job_batch_files: int = Field(
+        default=64, ge=1, le=1024, description="files a job ingests per batch (one embedding call, one transaction)"
+    )
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap >= self.chunk_tokens:
