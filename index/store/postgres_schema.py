@@ -17,6 +17,7 @@ from errors import IndexCorrupt, IndexError_, IndexModelMismatch
 BACKEND = "postgres"
 MIGRATION_LOCK = (7071, 1)  # pg_advisory_lock(int, int) key of schema changes
 DOCUMENT_LOCK_SPACE = 7072  # pg_advisory_xact_lock(DOCUMENT_LOCK_SPACE, hashtext(doc_id)) serialises writes of one id
+JOB_CLAIMER_SPACE = 7073  # pg_advisory_lock(JOB_CLAIMER_SPACE, claimer) held by each live job claimer
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,36 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO keyword_stats SELECT shard, 0, 0 FROM generate_series(0, 15) AS shard;
     UPDATE keyword_stats SET chunks = (SELECT count(*) FROM chunks),
         tokens = (SELECT COALESCE(sum(token_count), 0) FROM chunks) WHERE shard = 0;
+    """,
+    # 3: background ingestion jobs, a queue shared by every replica (postgres_jobs); a claimed file
+    # names its claimer (`claimed_by`, the key of a session advisory lock that claimer holds).
+    """
+    CREATE TABLE jobs (
+        id text PRIMARY KEY,
+        status text NOT NULL,
+        metadata jsonb NOT NULL,
+        error text,
+        created_at double precision NOT NULL,
+        started_at double precision,
+        finished_at double precision
+    );
+    CREATE INDEX jobs_by_created ON jobs (created_at, id);
+    CREATE INDEX jobs_unfinished ON jobs (created_at, id) WHERE status IN ('queued', 'running');
+    CREATE TABLE job_files (
+        job_id text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        idx integer NOT NULL,
+        name text NOT NULL,
+        path text NOT NULL,
+        status text NOT NULL,
+        error text,
+        doc_id text,
+        title text,
+        chunks integer NOT NULL DEFAULT 0,
+        claimed_by integer,
+        claimed_at timestamptz,
+        PRIMARY KEY (job_id, idx)
+    );
+    CREATE INDEX job_files_open ON job_files (job_id, idx) WHERE status IN ('pending', 'claimed');
     """,
 )
 STATS_SHARDS = 16
