@@ -8,6 +8,10 @@ oldest first, a batch of files at a time, recording each file's result after its
 - A failure of the store itself (not of a file) ends the job `failed` with the reason; files whose
   results were recorded are what it stored.
 - A job's folder of uploaded files is removed once the job has ended.
+- Several processes on one PostgreSQL database each run a runner over one shared queue: claims are
+  disjoint, a job ends `done` when its last file is recorded by whichever runner, a runner starting
+  or failing requeues only its own claims and those of dead runners (index/store/postgres_jobs.py).
+  The job folders (`DATA_DIR/jobs`) must then be shared by the processes (one data dir, or a mount).
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ class JobRunner:
         return self.pipeline.jobs
 
     def start(self) -> None:
-        """Claims left by a process that stopped go back to pending; then the thread starts (not on a
+        """Claims left by a process that stopped (not a live replica's) go back to pending; then the thread starts (not on a
         store that cannot be written: a read-only server runs no jobs)."""
         try:
             requeued = self.jobs.requeue_claimed()
@@ -97,7 +101,9 @@ class JobRunner:
                 break  # cancelled
             files = self.jobs.claim_files(job.id, self.batch_files)
             if not files:
-                self.jobs.finish_job(job.id, "done", time.time())
+                ended = self.jobs.finish_job(job.id, "done", time.time())
+                if ended is not None and ended.status in UNFINISHED:  # another replica holds its last files
+                    self._stop.wait(self.idle_s)
                 break
             try:
                 results = ingest_files(self.pipeline, folder, files, job.metadata)
