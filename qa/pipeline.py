@@ -189,6 +189,11 @@ class Pipeline:
                 model_name=embedder.identity,
                 index_type=settings.index_type,
                 read_only=read_only,
+                database_url=settings.database_url,
+                pool_size=settings.database_pool_size,
+                hnsw_m=settings.hnsw_m,
+                hnsw_ef_construction=settings.hnsw_ef_construction,
+                hnsw_ef_search=settings.hnsw_ef_search,
             )
         )
         try:
