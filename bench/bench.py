@@ -194,6 +194,12 @@ def _postgres(
         )
         console.log("store backends: sqlite-faiss vs postgres")
         results["backends"] = bench_backends(data_dir, corpus.questions[:200], embedder.encode, work_dir / "backends")
+        from bench.pg_http import bench_backends_http
+
+        requests = 40 if plan is QUICK else 200
+        results["backends_http"] = bench_backends_http(
+            data_dir, corpus.questions, work_dir / "pg-http", requests=requests, log=console.log
+        )
 
 
 def tables(results: dict[str, Any]) -> list[Table]:
@@ -371,6 +377,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         from bench.levers import markdown as levers_markdown
 
         console.print(levers_markdown(results["levers"]))
+    if "backends_http" in results:
+        from bench.pg_http import markdown as backends_http_markdown
+
+        console.print(backends_http_markdown(results["backends_http"]))
     if args.markdown:
         print(markdown(results))
     return results

@@ -76,10 +76,12 @@ class Server:
 
 
 @contextmanager
-def serve(data_dir: Path, *, log_dir: Path, startup_timeout_s: float = 300.0) -> Iterator[Server]:
-    """Runs `uvicorn api.app:create_app --factory` on `data_dir` until the block ends."""
+def serve(
+    data_dir: Path, *, log_dir: Path, startup_timeout_s: float = 300.0, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """Runs `uvicorn api.app:create_app --factory` on `data_dir` (and `env`) until the block ends."""
     port = free_port()
-    env = {**os.environ, "SPANQA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "SPANQA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", **(env or {})}
     log_path = log_dir / "server.log"
     cmd = [
         sys.executable,
