@@ -6,10 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from index.store import DocumentInfo
-from index.types import Document
 from qa.answers import Answer, Passage
-from qa.pipeline import AskResult, IngestResult
+from qa.pipeline import AskResult, Document, DocumentInfo, IngestResult
 
 MetadataValue = str | int | float | bool | None
 

@@ -25,13 +25,21 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import DEV_ARTICLES, LABELLED, SQUAD_DIR, load_corpus
-from index.embedder import Embedder
 from qa.eval.metrics import f1
 from qa.eval.squad import load_squad
 from qa.pipeline import NewDocument, Pipeline, passages_to_read
 from qa.reader import Reader
 from qa.settings import Settings
 from qa.windows import encode_windows
+from qa.wiring import make_embedder, make_reader, open_configured_store
+
+
+def _reader(base: Settings, backend: str, precision: str, cache: Path, threads: int) -> Reader:
+    """A reader the wiring builds from `base` with these overrides, its model loaded (timed by callers)."""
+    update = {"backend": backend, "onnx_precision": precision, "models_cache_dir": cache, "torch_threads": threads}
+    reader = make_reader(base.model_copy(update=update))
+    reader.load()
+    return reader
 
 
 @dataclass(frozen=True)
@@ -131,8 +139,8 @@ def _measure(
 
     # ---- models: export once (timed), then load from the cache (timed) ---------------------------
     log("models: torch, and ONNX exports (fp32, int8) into a fresh cache")
-    t_export = _timed(lambda: Reader(base.reader_model, backend="onnx", onnx_precision="int8", cache_dir=cache))
-    t_cached = _timed(lambda: Reader(base.reader_model, backend="onnx", onnx_precision="int8", cache_dir=cache))
+    t_export = _timed(lambda: _reader(base, "onnx", "int8", cache, 0))
+    t_cached = _timed(lambda: _reader(base, "onnx", "int8", cache, 0))
     rows.append(
         _row(
             "ONNX export cache",
@@ -146,30 +154,29 @@ def _measure(
     )
     threads = base.torch_threads
     readers = {
-        "torch": Reader(base.reader_model),
-        "onnx-fp32": Reader(base.reader_model, backend="onnx", onnx_precision="fp32", cache_dir=cache, threads=threads),
-        "onnx-int8": Reader(base.reader_model, backend="onnx", onnx_precision="int8", cache_dir=cache, threads=threads),
+        "torch": _reader(base, "torch", "fp32", cache, threads),
+        "onnx-fp32": _reader(base, "onnx", "fp32", cache, threads),
+        "onnx-int8": _reader(base, "onnx", "int8", cache, threads),
     }
     embedders = {
-        "torch": Embedder(base.embedding_model, batch_size=base.embed_batch_size),
-        "onnx-int8": Embedder(
-            base.embedding_model,
-            backend="onnx",
-            onnx_precision="int8",
-            cache_dir=cache,
-            threads=threads,
-            batch_size=base.embed_batch_size,
+        "torch": make_embedder(base.model_copy(update={"backend": "torch", "query_cache_size": 1024})),
+        "onnx-int8": make_embedder(
+            base.model_copy(
+                update={
+                    "backend": "onnx",
+                    "onnx_precision": "int8",
+                    "models_cache_dir": cache,
+                    "torch_threads": threads,
+                }
+            )
         ),
     }
 
     # ---- warm-up: first call on a fresh model vs the steady state ------------------------------
     sample = [text for _, _, text in corpus.paragraphs[:3]]
     for name, fresh in (
-        ("torch", Reader(base.reader_model)),
-        (
-            "onnx-int8",
-            Reader(base.reader_model, backend="onnx", onnx_precision="int8", cache_dir=cache, threads=threads),
-        ),
+        ("torch", _reader(base, "torch", "fp32", cache, threads)),
+        ("onnx-int8", _reader(base, "onnx", "int8", cache, threads)),
     ):
         cold = _timed(lambda: fresh.read(questions[0], sample))
         warm = statistics.median(_timed(lambda: fresh.read(questions[0], sample)) for _ in range(3))
@@ -194,11 +201,7 @@ def _measure(
     log(f"ingest: {len(corpus.paragraphs)} paragraphs")
     settings = base.model_copy(update={"data_dir": work_dir / "index", "batch_max_questions": 1})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    from index.store import FaissSqliteStore
-
-    store = FaissSqliteStore(
-        settings.data_dir, dimension=embedders["onnx-int8"].dimension, model_name=embedders["onnx-int8"].identity
-    )
+    store = open_configured_store(settings, embedders["onnx-int8"])
     pipeline = Pipeline(settings, embedders["onnx-int8"], readers["onnx-int8"], store)
     try:
         docs = [NewDocument(text=text, title=title, id=pid) for pid, title, text in corpus.paragraphs]
@@ -311,7 +314,7 @@ def _measure(
         # ORT thread spinning (on: ORT's default; off: make_session's), reading the same passages.
         from index.onnx_export import make_session
 
-        spinning = Reader(base.reader_model, backend="onnx", onnx_precision="int8", cache_dir=cache, threads=threads)
+        spinning = _reader(base, "onnx", "int8", cache, threads)
         spinning.model.session = make_session(spinning.model.exported.path, threads=threads, spinning=True)
         spin_on: list[float] = []
         spin_off: list[float] = []
@@ -336,7 +339,7 @@ def _measure(
         }
         stage: dict[str, list[float]] = {"embed": [], "search": [], "bm25": [], "fuse": [], "read": [], "total": []}
         for q in questions:
-            pipeline.embedder.clear_query_cache()
+            pipeline.clear_caches()
             result = pipeline.ask(q)
             for key in stage:
                 if key in result.timings_ms:
@@ -362,14 +365,12 @@ def _measure(
                 embedders["onnx-int8"],
                 readers["onnx-int8"],
                 store,
-                bm25=pipeline.bm25,
             )
             try:
                 with ThreadPoolExecutor(max_workers=plan.concurrency) as pool:
                     rates[name] = len(asks) / _timed(lambda: list(pool.map(p.ask, asks)))
             finally:
-                if p.read_batcher is not None:
-                    p.read_batcher.close()
+                p.close(keep_store=True)  # the store is the first pipeline's
         sequential = len(asks[: max(4, len(asks) // 4)]) / _timed(
             lambda: [pipeline.ask(q) for q in asks[: max(4, len(asks) // 4)]]
         )

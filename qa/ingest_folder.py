@@ -17,7 +17,8 @@ from pathlib import Path
 from errors import SpanqaError
 from index.loaders import is_supported
 from index.sources import Discovery, SourceFile, discover
-from qa.pipeline import NewDocument, Pipeline
+from qa.ingest import NewDocument
+from qa.pipeline import Pipeline
 
 STATUSES = ("added", "replaced", "unchanged", "skipped", "failed")
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from errors import InvalidRequest
 from index.bm25 import BM25Index
-from index.embedder import Embedder
+from index.embedder import TextEncoder
 from index.store import Store
 from index.types import Chunk
 from qa.answers import Passage
@@ -63,7 +63,7 @@ class _Candidate:
 class Retriever:
     def __init__(
         self,
-        embedder: Embedder,
+        embedder: TextEncoder,
         store: Store,
         bm25: BM25Index | None = None,
         reranker: Reranker | None = None,

@@ -50,21 +50,14 @@ def reader(base_settings):
 @pytest.fixture
 def make_pipeline(base_settings, embedder, reader, tmp_path_factory):
     """Builds pipelines over fresh data directories, sharing the session's models."""
-    from index.store import FaissSqliteStore
-    from qa.pipeline import Pipeline
+    from tests.fixtures.apps import pipeline_over
 
     made = []
 
     def make(data_dir: Path | None = None, **overrides):
         data_dir = data_dir or tmp_path_factory.mktemp("data")
         settings = base_settings.model_copy(update={"data_dir": data_dir, **overrides})
-        store = FaissSqliteStore(
-            data_dir,
-            dimension=embedder.dimension,
-            model_name=embedder.identity,
-            index_type=settings.index_type,
-        )
-        pipeline = Pipeline(settings, embedder, reader, store)
+        pipeline = pipeline_over(settings, embedder, reader)
         made.append(pipeline)
         return pipeline
 
@@ -83,12 +76,10 @@ def seeded_client(settings, embedder, reader, data_dir: Path) -> Iterator[TestCl
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from index.store import FaissSqliteStore
     from qa.pipeline import Pipeline
 
     settings = settings.model_copy(update={"data_dir": data_dir})
-    store = FaissSqliteStore(data_dir, dimension=embedder.dimension, model_name=embedder.identity)
-    pipeline = Pipeline(settings, embedder, reader, store)
+    pipeline = Pipeline(settings, embedder, reader)
     try:
         with TestClient(create_app(settings, pipeline=pipeline)) as client:
             with SEED_FILE.open("rb") as f:

@@ -115,7 +115,7 @@ def list_documents(
     docs = pipeline.list_documents(offset=offset, limit=limit)
     return DocumentList(
         documents=[DocumentSummary.of(d) for d in docs],
-        total=pipeline.store.count_documents(),
+        total=pipeline.count_documents(),
         offset=offset,
         limit=limit,
     )

@@ -281,7 +281,7 @@ def run_eval(
         with progress("best spans below threshold", len(unanswered)) as advance:
             for b in range(0, len(unanswered), ORACLE_BATCH):
                 idx = unanswered[b : b + ORACLE_BATCH]
-                readings = pipeline.reader.read_batch(
+                readings = pipeline.read_batch(
                     [asked[i].question for i in idx],
                     [[p.text for p in asked[i].passages] for i in idx],
                     n_best=1,
@@ -296,7 +296,7 @@ def run_eval(
             for b in range(0, len(questions), ORACLE_BATCH):
                 batch = questions[b : b + ORACLE_BATCH]
                 oracle.extend(
-                    pipeline.reader.read_batch(
+                    pipeline.read_batch(
                         [q.question for q in batch], [[contexts[q.paragraph_id]] for q in batch], n_best=1
                     )
                 )
