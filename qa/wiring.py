@@ -166,3 +166,10 @@ def build(
     except BaseException:
         store.close()
         raise
+
+
+def index_exists(settings: Settings) -> bool:
+    """Whether `settings.data_dir` holds an index yet (the CLI's index commands need one)."""
+    from index.store import DB_FILE
+
+    return (settings.data_dir / DB_FILE).exists()
