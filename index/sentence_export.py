@@ -4,7 +4,7 @@ normalization in one graph) with output `sentence_embedding` (see index.onnx_exp
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from index.onnx_export import ExportedModel, ExportSpec, Precision, exported_model
 
@@ -26,7 +26,7 @@ def sentence_export_spec(model_dir: Path) -> ExportSpec:
         def forward(self, *inputs: torch.Tensor) -> Any:
             return self.st(dict(zip(input_names, inputs)))["sentence_embedding"]
 
-    extra = {"dimension": int(st.get_embedding_dimension() or 0), "max_seq_length": int(st.max_seq_length)}
+    extra = {"dimension": int(st.get_embedding_dimension() or 0), "max_seq_length": int(cast(int, st.max_seq_length))}
     return ExportSpec(Sentence(), input_names, ["sentence_embedding"], {0: "batch"}, extra)
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -183,7 +183,7 @@ class IngestService:
                 results.append(result)
             if progress:
                 progress(len(batch))
-        self.store.keyword.sync()  # the writer pays for the keyword rebuild, once per ingest, not the next question
+        _catch_up_keyword_index(self.store)
         return results
 
     def load(
@@ -233,7 +233,16 @@ class IngestService:
         with self._write_lock:
             if not self.store.delete(doc_id):
                 raise DocumentNotFound(f"no document with id {doc_id!r}")
-            self.store.keyword.sync()
+            _catch_up_keyword_index(self.store)
+
+
+def _catch_up_keyword_index(store: Store) -> None:
+    """Brings a keyword index that is rebuilt from the chunks (bm25s files) up to date now, so the
+    writer pays for the rebuild once per ingest, not the next question; one written with the chunks
+    has nothing to do."""
+    sync = getattr(cast(Any, store).keyword, "sync", None)
+    if callable(sync):
+        sync()
 
 
 def _batched(items: Iterable[NewDocument], size: int) -> Iterator[list[NewDocument]]:

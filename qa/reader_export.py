@@ -17,7 +17,9 @@ def reader_export_spec(model_dir: Path) -> ExportSpec:
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForQuestionAnswering.from_pretrained(model_dir, attn_implementation="eager").eval()
-    input_names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in tokenizer.model_input_names]
+    input_names: list[str] = [
+        n for n in ("input_ids", "attention_mask", "token_type_ids") if n in tokenizer.model_input_names
+    ]
 
     class QA(torch.nn.Module):
         def __init__(self) -> None:

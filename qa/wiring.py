@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import Any, cast
 
 from index.embedder import Embedder, TextEncoder
 from index.store import Store, StoreConfig, open_store
@@ -142,7 +143,7 @@ def build(
         retriever = Retriever(
             embedder,
             store,
-            store.keyword,
+            cast(Any, store).keyword,  # every store has one (open_store); typed on the Store protocol in index.store
             reranker,
             mode=settings.retrieval,
             rrf_k=settings.rrf_k,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -13,7 +14,7 @@ from qa.pipeline import NewDocument
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
-_ERRORS = {code: {"model": ErrorOut} for code in (404, 413, 415, 422)}
+_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (404, 413, 415, 422)}
 
 
 @router.post(
@@ -74,14 +75,13 @@ async def _add_upload(request: Request, pipeline: PipelineDep, limit: int) -> In
     if len(data) > limit:
         raise DocumentTooLarge(f"{upload.filename!r} is over the upload limit of {limit:,} bytes")  # type: ignore[union-attr]
     metadata = _form_metadata(form.get("metadata"))
-    title = form.get("title") if isinstance(form.get("title"), str) else None
-    doc_id = form.get("id") if isinstance(form.get("id"), str) else None
+    title, doc_id = form.get("title"), form.get("id")
     result = await run_in_threadpool(
         pipeline.ingest_bytes,
         data,
         upload.filename or "upload.txt",  # type: ignore[union-attr]
-        title=title or None,
-        doc_id=doc_id or None,
+        title=title if isinstance(title, str) and title else None,
+        doc_id=doc_id if isinstance(doc_id, str) and doc_id else None,
         metadata=metadata,
     )
     return IngestOut.of(result)
