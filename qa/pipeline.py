@@ -195,6 +195,11 @@ class Pipeline:
         self._parts.embedder.warm_up()
         self._parts.reader.warm_up()
 
+    def batch_stats(self) -> dict[str, int] | None:
+        """Micro-batching counters: reader calls made ("batches") and questions read ("items"); None when off."""
+        batcher = self._parts.batcher
+        return None if batcher is None else {"batches": batcher.batches, "items": batcher.items}
+
     def clear_caches(self) -> None:
         """Forgets cached question embeddings (benchmarks measure cold questions)."""
         clear = getattr(self._parts.embedder, "clear_query_cache", None)

@@ -27,24 +27,23 @@ def base_settings():
 
 
 @pytest.fixture(scope="session")
-def embedder(base_settings):
-    from index.embedder import Embedder
-
-    return Embedder(base_settings.embedding_model)
+def torch_settings(base_settings):
+    """The default settings on the PyTorch backend (no ONNX export needed)."""
+    return base_settings.model_copy(update={"backend": "torch"})
 
 
 @pytest.fixture(scope="session")
-def reader(base_settings):
-    from qa.reader import Reader
+def embedder(torch_settings):
+    from qa.wiring import make_embedder
 
-    s = base_settings
-    return Reader(
-        s.reader_model,
-        max_length=s.reader_max_length,
-        stride=s.reader_stride,
-        batch_size=s.reader_batch_size,
-        max_answer_tokens=s.max_answer_tokens,
-    )
+    return make_embedder(torch_settings)
+
+
+@pytest.fixture(scope="session")
+def reader(torch_settings):
+    from qa.wiring import make_reader
+
+    return make_reader(torch_settings)
 
 
 @pytest.fixture
