@@ -153,6 +153,12 @@ class Pipeline:
     def validate_question(self, question: str) -> str:
         return self._asking.validate_question(question)
 
+    def filter_documents(
+        self, doc_ids: Collection[str] | None, metadata: Mapping[str, Any] | None
+    ) -> Collection[str] | None:
+        """The ids `ask` would read for these filters (None: every document)."""
+        return self._asking.filter_documents(doc_ids, metadata)
+
     # ---- documents ------------------------------------------------------------------------
 
     def get_document(self, doc_id: str) -> Document:
