@@ -60,3 +60,17 @@ def test_a_failed_build_closes_the_store_it_opened(tmp_path: Path, monkeypatch: 
     with pytest.raises(RuntimeError):
         build(settings, embedder=embedder, reader=fake_reader(settings), store=store)
     assert closed == [True]
+
+
+def test_the_pipeline_exposes_no_parts(tmp_path: Path) -> None:
+    """Callers use the façade's methods; the parts stay behind it."""
+    from tests.fakes import fake_pipeline
+
+    pipeline = fake_pipeline(tmp_path / "data")
+    try:
+        public = {name for name in vars(pipeline) if not name.startswith("_")}
+        assert public == {"settings"}
+        for part in ("store", "reader", "embedder", "bm25", "retriever", "reranker", "read_batcher"):
+            assert not hasattr(pipeline, part)
+    finally:
+        pipeline.close()
