@@ -27,6 +27,7 @@ def serve(
         if seed_if_empty and pipeline.count_documents() == 0:
             summary = ingest_with_progress(pipeline, [settings.seeds_dir])
             console.print(f"indexed {len(summary.of('added'))} seed documents from {settings.seeds_dir}", markup=False)
+        pipeline.warm_up()  # load the models now: the first question should not pay for it
         uvicorn.run(create_app(settings, pipeline=pipeline), host=host or settings.host, port=port or settings.port)
     finally:
         pipeline.close()

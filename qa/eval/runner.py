@@ -249,6 +249,7 @@ def run_eval(
 
     t_load = time.perf_counter()
     pipeline = Pipeline.from_settings(settings)
+    pipeline.warm_up()  # models load lazily: count their loading here, not in the first question
     load_seconds = time.perf_counter() - t_load
     try:
         ingest = build_index(pipeline, corpus, progress)
