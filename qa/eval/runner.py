@@ -6,7 +6,7 @@ The flow, all through `qa.pipeline.Pipeline` (the same code the API runs):
 2. Every selected question goes through `Pipeline.ask` -> the end-to-end prediction.
 3. `Pipeline.retrieve(question, top_k=20)` -> rank of the first chunk of the gold paragraph
    -> recall@1/5/10/20 and MRR.
-4. The reader alone on the gold paragraph (`pipeline.reader.read_batch`), with the same
+4. The reader alone on the gold paragraph (`pipeline.read_batch`), with the same
    no-answer rule -> "oracle" EM/F1: what is lost in reading when retrieval is perfect.
 5. No-answer precision/recall, and the thresholds that would maximize F1 (reported only).
 
