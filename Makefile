@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SHARED := ../shared
 
-.PHONY: install run lint typecheck test test-fast test-no-browser eval bench train-reader clean-data
+.PHONY: install run lint typecheck test test-fast test-no-browser eval bench train-reader promote-reader clean-data
 
 install: $(STAMP)
 
@@ -24,7 +24,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## mypy over errors, index, qa, api, cli (config in pyproject.toml).
+## mypy over errors, index, qa, train, api, cli (config in pyproject.toml).
 typecheck: install
 	$(BIN)/mypy
 
@@ -57,6 +57,10 @@ train-reader: install
 		$(SHARED)/data/qa-extra/*.json \
 		--dev $(SHARED)/data/squad/squad-v2-dev-16-articles.json --dev-articles Normans,Packet_switching,Warsaw \
 		--max-windows 4 --out runs/reader $(TRAIN_ARGS)
+
+## Make runs/reader the server's reader only if it scores better on the dev split (restart to load it).
+promote-reader: install
+	HF_HUB_OFFLINE=1 $(BIN)/spanqa reader promote runs/reader
 
 clean-data:
 	rm -rf data eval-out bench.json

@@ -13,7 +13,7 @@ from cli.index import index_app
 from cli.ingest import ingest
 from cli.serve import serve
 from qa.eval.cli import eval_command
-from qa.train import train_reader_command
+from train.command import reader_app, train_reader_command
 
 app = typer.Typer(
     help="spanqa: extractive question answering over your documents, with exact citations.",
@@ -31,6 +31,7 @@ app.command("eval", help="Evaluate on SQuAD-format data: EM/F1, recall@k, oracle
     eval_command
 )
 app.command("train-reader", help="Fine-tune an extractive reader on SQuAD-format data.")(train_reader_command)
+app.add_typer(reader_app, name="reader")
 
 
 def main() -> None:  # pragma: no cover

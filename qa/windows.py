@@ -1,7 +1,7 @@
 """Tokenizing question + context into model windows: one function for training and serving.
 
 `[CLS] question [SEP] context [SEP]`, contexts longer than the window split with a stride.
-Training (`qa.train`) and the reader (`qa.reader`) both call `encode_windows`, so there is
+Training (`train.features`) and the reader (`qa.reader`) both call `encode_windows`, so there is
 no train/serve skew in how text becomes tokens.
 """
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 from qa.eval.metrics import best_null_threshold, squad2_scores
 from qa.reader import Reader
-from qa.train_data import SquadQuestion
+from train.data import SquadQuestion
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,12 @@ from typer.testing import CliRunner
 
 from qa.reader import Reader
 from qa.settings import Settings
-from qa.train import CHECKPOINT, STATE_FILE, TrainConfig, default_base_model, train_reader, train_reader_command
-from qa.train_data import (
-    BadQuestionsError,
-    build_features,
-    cap_windows,
-    collate,
-    length_grouped_batches,
-    read_squad,
-)
+from train.checkpoints import CHECKPOINT, STATE_FILE
+from train.command import train_reader_command
+from train.config import TrainConfig, default_base_model
+from train.data import BadQuestionsError, read_squad
+from train.features import build_features, cap_windows, collate, length_grouped_batches
+from train.loop import train_reader
 
 PARAGRAPHS = [
     (
