@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.routes import ask, documents, health
+from api.security import install_protections
 from errors import SpanqaError
 from qa.pipeline import Pipeline
 from qa.settings import Settings, get_settings
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_protections(app, settings or (pipeline.settings if pipeline else get_settings()))
     app.include_router(ask.router)
     app.include_router(documents.router)
     app.include_router(health.router)

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from errors import InvalidRequest
+from index.ids import DOC_ID_MAX_CHARS, check_doc_id
+from index.validation import MAX_FILTER_KEYS, check_metadata, check_metadata_filter, check_text
 from qa.answers import Answer, Passage
 from qa.pipeline import AskResult, Document, DocumentInfo, IngestResult
 
 MetadataValue = str | int | float | bool | None
+
+
+def _checked(check: Any, *args: Any) -> Any:
+    """Runs a check of `index`, turning its InvalidRequest into the ValueError pydantic reports as 422."""
+    try:
+        return check(*args)
+    except InvalidRequest as error:
+        raise ValueError(str(error)) from None
 
 
 class AskFilters(BaseModel):
@@ -22,7 +33,20 @@ class AskFilters(BaseModel):
         default=None,
         description="Only documents whose metadata has each key with this value (a list: any of its values),"
         ' e.g. {"team": "legal", "year": [2023, 2024]}',
+        max_length=MAX_FILTER_KEYS,
     )
+
+    @field_validator("doc_ids")
+    @classmethod
+    def _doc_ids_are_text(cls, value: list[str] | None) -> list[str] | None:
+        for doc_id in value or []:
+            _checked(check_text, doc_id, "a document id")
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _filter_is_bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _checked(check_metadata_filter, value) if value else value
 
 
 class AskRequest(BaseModel):
@@ -36,6 +60,11 @@ class AskRequest(BaseModel):
     rerank: bool | None = Field(
         default=None, description="Rerank the retrieved candidates with a cross-encoder; default: settings"
     )
+
+    @field_validator("question")
+    @classmethod
+    def _question_is_text(cls, value: str) -> str:
+        return _checked(check_text, value, "the question")
 
 
 class PassageOut(BaseModel):
@@ -142,8 +171,29 @@ class AskResponse(BaseModel):
 class DocumentIn(BaseModel):
     text: str = Field(description="The document's text")
     title: str | None = None
-    id: str | None = Field(default=None, max_length=200)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = Field(
+        default=None,
+        max_length=DOC_ID_MAX_CHARS,
+        description="1-200 characters from letters, digits and . _ ~ : @ + - (not . or ..); default: derived",
+    )
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Any JSON object; numbers finite, integers within 64 bits"
+    )
+
+    @field_validator("text", "title")
+    @classmethod
+    def _is_text(cls, value: str | None) -> str | None:
+        return value if value is None else _checked(check_text, value, "the document text or title")
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_safe(cls, value: str | None) -> str | None:
+        return value if value is None else _checked(check_doc_id, value)
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_is_storable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _checked(check_metadata, value)
 
 
 class IngestOut(BaseModel):

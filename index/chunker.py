@@ -29,7 +29,10 @@ from index.types import Chunk, Page
 # the paragraph below it.
 _LINE_BREAK = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 # Used only when blingfire fails or returns offsets that do not slice to its sentences.
-_FALLBACK_SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f]+[\"'\u201d\u2019)\]]*(?=\s|$)")
+# Starts only at the first mark of a run, quantifiers possessive: linear on a run of thousands of dots.
+_FALLBACK_SENTENCE_END = re.compile(
+    r"(?<![.!?\u3002\uff01\uff1f])[.!?\u3002\uff01\uff1f]++[\"'\u201d\u2019)\]]*+(?=\s|$)"
+)
 
 
 @dataclass(frozen=True)

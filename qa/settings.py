@@ -147,6 +147,25 @@ class Settings(BaseSettings):
         default=200 * 1024 * 1024, ge=1, description="largest total uncompressed size of a DOCX (zip) file"
     )
 
+    # Protections of the HTTP API (README, "Security").
+    allowed_hosts: str = Field(
+        default="",
+        description="host names the API answers to (comma-separated; * = any) besides localhost, 127.0.0.1, ::1"
+        " and `host`; other Host headers get 400 (DNS rebinding)",
+    )
+    allowed_origins: str = Field(
+        default="",
+        description="origins (scheme://host:port, comma-separated) allowed to write besides the server's own",
+    )
+    max_json_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="largest request body of /ask and every route but POST /documents"
+    )
+    request_timeout_s: float = Field(default=120.0, gt=0, description="/ask answers 504 after this many seconds")
+    max_concurrent_ingests: int = Field(
+        default=2, ge=1, description="uploads ingested at once; more wait up to ingest_wait_s, then get 503"
+    )
+    ingest_wait_s: float = Field(default=10.0, ge=0, description="how long an upload waits for an ingest slot")
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap >= self.chunk_tokens:

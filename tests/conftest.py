@@ -23,7 +23,8 @@ SEED_FILE = REPO / "seeds" / "us-cluster-munitions-ukraine.txt"
 def base_settings():
     from qa.settings import Settings
 
-    return Settings(_env_file=None)
+    # "testserver": the Host header of Starlette's TestClient (the API answers only to hosts it knows).
+    return Settings(_env_file=None, allowed_hosts="testserver")
 
 
 @pytest.fixture(scope="session")

@@ -96,8 +96,10 @@ class OverlapSpanModel:
 
 
 def fast_settings(data_dir: Path, **overrides: Any) -> Settings:
-    """Settings for the fast layer: the real models' names (for their tokenizers), small limits."""
-    return Settings(_env_file=None, data_dir=data_dir, **overrides)  # type: ignore[call-arg]
+    """Settings for the fast layer: the real models' names (for their tokenizers); the API answers
+    TestClient's Host ("testserver")."""
+    options: dict[str, Any] = {"allowed_hosts": "testserver", **overrides}
+    return Settings(_env_file=None, data_dir=data_dir, **options)  # type: ignore[call-arg]
 
 
 def fake_reader(settings: Settings) -> Reader:

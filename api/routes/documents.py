@@ -10,11 +10,15 @@ from pydantic import ValidationError
 from api.deps import PipelineDep
 from api.schemas import DocumentIn, DocumentList, DocumentOut, DocumentSummary, ErrorOut, IngestOut
 from errors import DocumentTooLarge, InvalidRequest
+from index.ids import check_doc_id
+from index.validation import check_metadata, check_text
 from qa.pipeline import NewDocument
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (404, 413, 415, 422)}
+_FORM_LIMITS = {"max_files": 1, "max_fields": 8, "max_part_size": 64 * 1024}  # the file, then title, id, metadata
+_MAX_OFFSET = 1_000_000_000
 
 
 @router.post(
@@ -67,7 +71,7 @@ async def add_document(request: Request, pipeline: PipelineDep) -> IngestOut:
 
 
 async def _add_upload(request: Request, pipeline: PipelineDep, limit: int) -> IngestOut:
-    form = await request.form(max_part_size=limit + 1)
+    form = await request.form(**_FORM_LIMITS)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) and not hasattr(upload, "read"):
         raise InvalidRequest("the multipart upload has no file in field 'file'")
@@ -75,13 +79,15 @@ async def _add_upload(request: Request, pipeline: PipelineDep, limit: int) -> In
     if len(data) > limit:
         raise DocumentTooLarge(f"{upload.filename!r} is over the upload limit of {limit:,} bytes")  # type: ignore[union-attr]
     metadata = _form_metadata(form.get("metadata"))
-    title, doc_id = form.get("title"), form.get("id")
+    title_field, id_field = form.get("title"), form.get("id")
+    title = check_text(title_field, "the title") if isinstance(title_field, str) else None
+    doc_id = check_doc_id(id_field) if isinstance(id_field, str) and id_field else None
     result = await run_in_threadpool(
         pipeline.ingest_bytes,
         data,
         upload.filename or "upload.txt",  # type: ignore[union-attr]
-        title=title if isinstance(title, str) and title else None,
-        doc_id=doc_id if isinstance(doc_id, str) and doc_id else None,
+        title=title or None,
+        doc_id=doc_id or None,
         metadata=metadata,
     )
     return IngestOut.of(result)
@@ -96,7 +102,7 @@ def _form_metadata(raw: object) -> dict:
         raise InvalidRequest("form field 'metadata' must be a JSON object") from None
     if not isinstance(value, dict):
         raise InvalidRequest("form field 'metadata' must be a JSON object")
-    return value
+    return dict(check_metadata(value))
 
 
 def _describe(exc: ValidationError) -> str:
@@ -109,7 +115,7 @@ def _describe(exc: ValidationError) -> str:
 @router.get("", response_model=DocumentList)
 def list_documents(
     pipeline: PipelineDep,
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=_MAX_OFFSET),
     limit: int = Query(default=50, ge=1, le=500),
 ) -> DocumentList:
     docs = pipeline.list_documents(offset=offset, limit=limit)
@@ -121,13 +127,14 @@ def list_documents(
     )
 
 
-@router.get("/{doc_id}", response_model=DocumentOut, responses={404: {"model": ErrorOut}})
+# `:path`: ids stored before ids were restricted (index.ids) may hold "/"; they are reached URL-encoded.
+@router.get("/{doc_id:path}", response_model=DocumentOut, responses={404: {"model": ErrorOut}})
 def get_document(doc_id: str, pipeline: PipelineDep) -> DocumentOut:
     document = pipeline.get_document(doc_id)
     return DocumentOut.of(document, pipeline.get_info(doc_id).chunks)
 
 
-@router.delete("/{doc_id}", status_code=204, responses={404: {"model": ErrorOut}})
+@router.delete("/{doc_id:path}", status_code=204, responses={404: {"model": ErrorOut}})
 def delete_document(doc_id: str, pipeline: PipelineDep) -> Response:
     pipeline.delete(doc_id)
     return Response(status_code=204)

@@ -31,7 +31,7 @@ class LoadedText:
     pages: list[Page] = field(default_factory=list)
 
 
-_TRAILING_SPACE = re.compile(r"[ \t\u00a0]+$", re.MULTILINE)
+_TRAILING_SPACE = " \t\u00a0"
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -41,7 +41,8 @@ def tidy_text(text: str) -> str:
     newline and form feed."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = "".join(ch for ch in text if ch >= " " or ch in "\n\t\f")
-    text = _TRAILING_SPACE.sub("", text)
+    # str.rstrip per line, not a `[ \t]+$` regex: that one backtracks quadratically on long runs of spaces.
+    text = "\n".join(line.rstrip(_TRAILING_SPACE) for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", text).strip("\n")
 
 

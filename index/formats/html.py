@@ -8,6 +8,7 @@ else its first `<h1>`.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 
@@ -58,11 +59,14 @@ _BLOCKS = {
     "ul",
 }
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
-_TABLE_RULE = re.compile(r"^[ \t|:-]*-[ \t|:-]*(?:\n|\Z)", re.MULTILINE)  # trafilatura's `|---|---|` lines
+_CONTROL_CHARACTERS = dict.fromkeys([*(c for c in range(32) if chr(c) not in "\t\n\r"), 0xFFFE, 0xFFFF])
+_NOT_PAGE_CHARSETS = {"punycode", "idna", "utf-7", "raw-unicode-escape", "unicode-escape", "undefined"}
+_TABLE_RULE_CHARS = " \t|:-"  # trafilatura's `|---|---|` lines are made of these, with at least one "-"
 
 
 def load_html(data: bytes, limits: LoadLimits) -> LoadedText:
-    source = _decode(data, limits)
+    # lxml refuses text nodes with control characters (a ValueError deep in drop_tree); they are not text
+    source = _decode(data, limits).translate(_CONTROL_CHARACTERS)
     try:
         tree = lxml.html.document_fromstring(source)
     except (ParserError, ValueError) as error:
@@ -77,12 +81,25 @@ def load_html(data: bytes, limits: LoadLimits) -> LoadedText:
 def _decode(data: bytes, limits: LoadLimits) -> str:
     """The page as text: the charset its `<meta>` declares when that decodes, else detected."""
     declared = _META_CHARSET.search(data[:4096])
-    if declared and not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+    charset = _page_charset(declared.group(1).decode("ascii")) if declared else None
+    if charset and not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode(declared.group(1).decode("ascii"))
-        except (LookupError, UnicodeDecodeError):
+            return data.decode(charset)
+        except UnicodeError:  # not only UnicodeDecodeError: some codecs raise plain UnicodeError
             pass
     return decode_text(data, max_chars=limits.max_chars)
+
+
+def _page_charset(name: str) -> str | None:
+    """The codec of a declared charset when it is a character set web pages use: not an unknown
+    name, not a bytes-to-bytes codec (base64, zlib), not punycode, IDNA or an escape codec."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_PAGE_CHARSETS:
+        return None
+    return info.name
 
 
 def _title(tree: lxml.html.HtmlElement) -> str | None:
@@ -105,7 +122,12 @@ def _main_text(tree: lxml.html.HtmlElement) -> str:
         favor_recall=True,
         deduplicate=False,
     )
-    return tidy_text(_TABLE_RULE.sub("", extracted or ""))
+    return tidy_text("\n".join(line for line in (extracted or "").split("\n") if not _is_table_rule(line)))
+
+
+def _is_table_rule(line: str) -> bool:
+    """A `|---|:--|` line (checked without a regex: `^[ |:-]*-[ |:-]*$` backtracks quadratically)."""
+    return "-" in line and not line.strip(_TABLE_RULE_CHARS)
 
 
 def _body_text(tree: lxml.html.HtmlElement) -> str:

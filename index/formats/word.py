@@ -2,9 +2,9 @@
 
 Each paragraph is a line; each table row is a line of its cells joined by " | " (a cell merged over
 several columns counted once, nested tables flattened into their cell). Headers, footers and
-comments are not part of the text. The zip container is checked against the limits before anything
-is unpacked. The title is the document's core property `title`, else its first Title or Heading 1
-paragraph.
+comments are not part of the text. The zip container is unpacked under a running byte limit
+(`index.formats.archive`) and python-docx reads only those verified bytes. The title is the
+document's core property `title`, else its first Title or Heading 1 paragraph.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
 from errors import UnreadableDocument
-from index.formats.archive import open_zip
+from index.formats.archive import repack_zip, unpack_zip
 from index.formats.base import LoadedText, LoadLimits, tidy_text
 
 _MAIN_PART = "word/document.xml"
@@ -25,11 +25,11 @@ _CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.
 
 
 def load_docx(data: bytes, limits: LoadLimits) -> LoadedText:
-    archive = open_zip(data, limits, "the DOCX file")
-    if _MAIN_PART not in archive.namelist():
+    entries = unpack_zip(data, limits, "the DOCX file")
+    if _MAIN_PART not in entries:
         raise UnreadableDocument(f"not a DOCX file (the zip archive has no {_MAIN_PART})")
-    try:
-        document = docx.Document(io.BytesIO(data))
+    try:  # python-docx reads the verified, counted bytes only, never the original archive
+        document = docx.Document(io.BytesIO(repack_zip(entries)))
     except Exception as error:  # noqa: BLE001 - python-docx and lxml raise many kinds on damaged files
         raise UnreadableDocument(f"not a readable DOCX file ({error or type(error).__name__})") from None
     lines: list[str] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -355,7 +356,12 @@ def test_phone_width_fits_the_screen_and_has_a_documents_drawer(browser, server:
         toggle.click()
         expect(toggle).to_have_attribute("aria-expanded", "true")
         expect(panel.locator(".doc-item").first).to_be_visible()
-        page.wait_for_function("document.getElementById('documents-panel').getBoundingClientRect().right <= innerWidth")
+        # polled from the test: wait_for_function evaluates a string inside the page, which the CSP forbids
+        fits = "document.getElementById('documents-panel').getBoundingClientRect().right <= innerWidth"
+        deadline = time.monotonic() + 10
+        while not page.evaluate(fits):
+            assert time.monotonic() < deadline, "the documents drawer does not fit the screen"
+            page.wait_for_timeout(50)
         page.screenshot(path=str(output_dir / "chat-phone-documents.png"))
         page.keyboard.press("Escape")
         expect(panel).to_be_hidden()
