@@ -12,6 +12,7 @@ from cli.docs import docs_app
 from cli.index import index_app
 from cli.ingest import ingest
 from cli.serve import serve
+from qa.calibration_cli import calibrate_command
 from qa.eval.cli import eval_command
 from train.command import reader_app, train_reader_command
 
@@ -29,6 +30,9 @@ app.add_typer(index_app, name="index")
 app.command()(serve)
 app.command("eval", help="Evaluate on SQuAD-format data: EM/F1, recall@k, oracle, latency; writes reports.")(
     eval_command
+)
+app.command("calibrate", help="Fit the confidence calibrator on labelled questions; writes it beside the index.")(
+    calibrate_command
 )
 app.command("train-reader", help="Fine-tune an extractive reader on SQuAD-format data.")(train_reader_command)
 app.add_typer(reader_app, name="reader")

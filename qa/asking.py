@@ -8,17 +8,20 @@ ask:  question -> filters -> retriever (dense / BM25 / hybrid, optional rerank) 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import math
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from errors import InvalidRequest
 from index.store import Store
-from qa.answer_selection import select_answers
-from qa.answers import Answer, Passage, check_citation
+from qa import selection
+from qa.answers import Answer, Passage, check_citation, check_place
 from qa.batching import MicroBatcher
-from qa.reader import Reader, Reading
+from qa.calibration import Calibrator
+from qa.reader import Reader, Reading, confidence
 from qa.retriever import Mode, Retriever
 from qa.settings import Settings
 
@@ -37,6 +40,9 @@ class AskResult:
     null_score: float | None = None
     retrieval: str = ""  # the retrieval mode used
     reranked: bool = False
+    # Every candidate answer, best first, even those below min_confidence (for eval/calibration).
+    candidates: list[selection.Candidate] = field(default_factory=list)
+    best_confidence: float | None = None  # the first candidate's confidence
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -60,11 +66,17 @@ def validate_metadata_filter(metadata: Mapping[str, Any]) -> None:
                 )
 
 
-def read_many(reader: Reader, requests: list[ReadRequest]) -> list[Reading]:
-    """One reader call for several (question, passage texts, n_best) requests."""
+def read_many(reader: Reader, requests: list[ReadRequest]) -> list[list[Reading]]:
+    """One reader call for several (question, passage texts, n_best) requests; each passage
+    is read on its own (its own null score), so each request gets one Reading per passage."""
     n_best = max(n for _, _, n in requests)
-    readings = reader.read_batch([q for q, _, _ in requests], [c for _, c, _ in requests], n_best=n_best)
-    return [Reading(r.spans[:n], r.null_score) for r, (_, _, n) in zip(readings, requests)]
+    pairs = [(q, text, n) for q, texts, n in requests for text in texts]
+    readings = iter(reader.read_batch([q for q, _, _ in pairs], [[t] for _, t, _ in pairs], n_best=n_best))
+    return [[_first(next(readings), n) for _ in texts] for _, texts, n in requests]
+
+
+def _first(reading: Reading, n: int) -> Reading:
+    return Reading(reading.spans[:n], reading.null_score)
 
 
 def passages_to_read(passages: list[Passage], min_ratio: float, rerank_margin: float | None = None) -> list[int]:
@@ -100,14 +112,16 @@ class AskingService:
         settings: Settings,
         store: Store,
         retriever: Retriever,
-        read: Callable[[list[ReadRequest]], list[Reading]],
-        batcher: MicroBatcher[ReadRequest, Reading] | None = None,
+        read: Callable[[list[ReadRequest]], list[list[Reading]]],
+        batcher: MicroBatcher[ReadRequest, list[Reading]] | None = None,
+        calibrator: Calibrator | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.retriever = retriever
         self._read_many = read
         self.batcher = batcher
+        self.calibrator = calibrator
 
     def validate_question(self, question: str) -> str:
         return validate_question(question, self.settings.max_question_chars)
@@ -161,7 +175,7 @@ class AskingService:
             found = self.retriever.search(question, top_k, doc_ids=doc_ids, mode=retrieval, rerank=rerank)
             passages = found.passages
             t1 = time.perf_counter()
-            answers, best, null = self.read(question, passages, max_answers)
+            answers, candidates, readings = self.read_candidates(question, passages, max_answers)
         t2 = time.perf_counter()
         timings = {
             **found.timings_ms,
@@ -175,8 +189,10 @@ class AskingService:
             no_answer=not answers,
             passages=passages,
             timings_ms=timings,
-            best_score=best,
-            null_score=null,
+            best_score=candidates[0].primary.score if candidates else None,
+            null_score=min((r.null_score for r in readings if not math.isnan(r.null_score)), default=None),
+            candidates=candidates,
+            best_confidence=self.confidence(candidates[0]) if candidates else None,
             retrieval=retrieval or self.settings.retrieval,
             reranked=self.settings.rerank if rerank is None else rerank,
         )
@@ -184,37 +200,65 @@ class AskingService:
     def read(
         self, question: str, passages: list[Passage], max_answers: int
     ) -> tuple[list[Answer], float | None, float | None]:
-        """Reads passages; returns answers at or above the no-answer threshold, best and null scores."""
+        """Reads passages; returns the answers confident enough, best and null scores."""
+        answers, found, readings = self.read_candidates(question, passages, max_answers)
+        best = found[0].primary.score if found else None
+        nulls = [r.null_score for r in readings if not math.isnan(r.null_score)]
+        return answers, best, (min(nulls) if nulls else None)
+
+    def read_candidates(
+        self, question: str, passages: list[Passage], max_answers: int
+    ) -> tuple[list[Answer], list[selection.Candidate], list[Reading]]:
+        """Answers, every candidate (best first, qa.selection) and each passage's reading."""
         if not passages:
-            return [], None, None
+            return [], [], []
         read = passages_to_read(passages, self.settings.reader_min_score_ratio, self.settings.rerank_read_margin)
-        request = (question, [passages[i].text for i in read], max(10, 3 * max_answers))
-        reading = self.batcher.submit(request) if self.batcher else self._read_many([request])[0]
-        passages = [passages[i] for i in read]  # span.context_index points into the passages read
-        best = reading.spans[0].score if reading.spans else None
-        answers = select_answers(reading.spans, passages, max_answers, self.settings.no_answer_threshold)
-        return self.check_citations(answers), best, reading.null_score
+        request = (question, [passages[i].text for i in read], max(20, 3 * max_answers))
+        readings = self.batcher.submit(request) if self.batcher else self._read_many([request])[0]
+        passages = [passages[i] for i in read]
+        found = selection.candidates(passages, readings)
+        answers = selection.to_answers(
+            found, passages, self.confidence, min_confidence=self.min_confidence, max_answers=max_answers
+        )
+        return self.check_citations(answers), found, readings
+
+    @property
+    def min_confidence(self) -> float:
+        """Answers below this confidence are not given (0.5 = the score threshold without a calibrator)."""
+        return self.settings.min_confidence if self.calibrator else 0.5
+
+    def confidence(self, candidate: selection.Candidate) -> float:
+        """P(right) from the calibrator; without one, sigmoid(score - no_answer_threshold)."""
+        if self.calibrator is not None:
+            return self.calibrator.probability(candidate.features)
+        return confidence(candidate.primary.score, self.settings.no_answer_threshold)
 
     def check_citations(self, answers: list[Answer]) -> list[Answer]:
-        """The promise, checked where answers are made: the document slices to the answer.
+        """The promise, checked where answers are made: the document slices to the answer, at
+        every place it cites.
 
-        An answer read from a passage whose document was deleted or replaced after retrieval (a
+        A place read from a passage whose document was deleted or replaced after retrieval (a
         concurrent write: its chunk is gone) is dropped, not returned with a citation that no longer
-        holds; a mismatch on a document that did not change is a bug and raises CitationMismatch.
+        holds (the whole answer when it is the primary place); a mismatch on a document that did
+        not change is a bug and raises CitationMismatch.
         """
         texts: dict[str, str | None] = {}
         kept: list[Answer] = []
         for answer in answers:
-            doc_id = answer.citation.doc_id
-            if doc_id not in texts:
-                document = self.store.get_document(doc_id)
-                texts[doc_id] = document.text if document else None
-            text = texts[doc_id]
-            holds = text is not None and text[answer.citation.start : answer.citation.end] == answer.text
-            if not holds and not self._chunk_exists(answer.citation.passage.chunk_id):
-                continue
-            check_citation(answer, text or "")
-            kept.append(answer)
+            places = []
+            for citation in answer.citations or (answer.citation,):
+                if citation.doc_id not in texts:
+                    document = self.store.get_document(citation.doc_id)
+                    texts[citation.doc_id] = document.text if document else None
+                text = texts[citation.doc_id]
+                holds = text is not None and text[citation.start : citation.end] == citation.text
+                if not holds and not self._chunk_exists(citation.passage.chunk_id):
+                    continue
+                check_place(citation, citation.text, text or "")
+                places.append(citation)
+            if places and places[0] == answer.citation:
+                check_citation(answer, texts[answer.citation.doc_id] or "")
+                kept.append(dataclasses.replace(answer, citations=tuple(places)))
         return kept
 
     def _chunk_exists(self, chunk_id: int) -> bool:

@@ -19,10 +19,12 @@ from index.types import Document
 from qa import wiring
 from qa.answers import Answer, Passage
 from qa.asking import AskResult, passages_to_read
+from qa.calibration import Calibrator
 from qa.ingest import IngestResult, NewDocument
 from qa.reader import Reader, Reading, SpanModel
 from qa.rerank import Reranker
 from qa.retriever import Mode
+from qa.selection import Candidate
 from qa.settings import Settings, get_settings
 
 # The records callers above qa (api, cli) use, re-exported so they import nothing from index.
@@ -145,6 +147,31 @@ class Pipeline:
         self, question: str, passages: list[Passage], max_answers: int
     ) -> tuple[list[Answer], float | None, float | None]:
         return self._asking.read(question, passages, max_answers)
+
+    def read_candidates(
+        self, question: str, passages: list[Passage], max_answers: int
+    ) -> tuple[list[Answer], list[Candidate], list[Reading]]:
+        """Answers, every candidate (best first, qa.selection) and each passage's reading."""
+        return self._asking.read_candidates(question, passages, max_answers)
+
+    @property
+    def min_confidence(self) -> float:
+        """Answers below this confidence are not given (see AskingService.min_confidence)."""
+        return self._asking.min_confidence
+
+    def confidence(self, candidate: Candidate) -> float:
+        """A candidate's confidence: calibrated when there is a calibrator, else from its score."""
+        return self._asking.confidence(candidate)
+
+    @property
+    def calibrator(self) -> Calibrator | None:
+        """The confidence calibrator in use (None: sigmoid of the score); the eval reports on it."""
+        return self._parts.calibrator
+
+    @property
+    def embedder_identity(self) -> str:
+        """The embedding model's name as the index records it."""
+        return self._parts.embedder.identity
 
     def read_batch(self, questions: list[str], contexts: list[list[str]], n_best: int = 5) -> list[Reading]:
         """The reader alone over given texts (no retrieval, no answer selection): for the eval's oracle."""

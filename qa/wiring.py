@@ -21,6 +21,7 @@ from index.embedder import Embedder, TextEncoder
 from index.store import Store, StoreConfig, open_store
 from qa.asking import AskingService, ReadRequest, read_many
 from qa.batching import MicroBatcher
+from qa.calibration import Calibrator, find_calibrator
 from qa.ingest import IngestService
 from qa.reader import Reader, Reading, SpanModel
 from qa.rerank import LazyReranker, Reranker
@@ -38,7 +39,8 @@ class Parts:
     store: Store
     reranker: Reranker
     retriever: Retriever
-    batcher: MicroBatcher[ReadRequest, Reading] | None
+    batcher: MicroBatcher[ReadRequest, list[Reading]] | None
+    calibrator: Calibrator | None
     ingest: IngestService
     asking: AskingService
 
@@ -108,7 +110,7 @@ def open_configured_store(
     return open_store(config)
 
 
-def make_batcher(settings: Settings, reader: Reader) -> MicroBatcher[ReadRequest, Reading] | None:
+def make_batcher(settings: Settings, reader: Reader) -> MicroBatcher[ReadRequest, list[Reading]] | None:
     """Concurrent questions share reader calls (see qa.batching); None: each reads alone."""
     if settings.batch_max_questions <= 1:
         return None
@@ -152,7 +154,8 @@ def build(
             rerank_candidates=settings.rerank_candidates,
         )
         batcher = make_batcher(settings, reader)
-        asking = AskingService(settings, store, retriever, partial(read_many, reader), batcher)
+        calibrator = find_calibrator(settings.data_dir, settings.reader_model, embedder.identity)
+        asking = AskingService(settings, store, retriever, partial(read_many, reader), batcher, calibrator)
         return Parts(
             settings=settings,
             embedder=embedder,
@@ -161,6 +164,7 @@ def build(
             reranker=reranker,
             retriever=retriever,
             batcher=batcher,
+            calibrator=calibrator,
             ingest=IngestService(settings, embedder, store),
             asking=asking,
         )
