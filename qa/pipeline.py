@@ -15,6 +15,7 @@ from typing import Any
 from errors import DocumentNotFound, SpanqaError
 from index.embedder import TextEncoder
 from index.store import DocumentInfo, Store
+from index.store.jobs import JobStore
 from index.types import Document
 from qa import wiring
 from qa.answers import Answer, Passage
@@ -199,6 +200,11 @@ class Pipeline:
         if info is None:
             raise DocumentNotFound(f"no document with id {doc_id!r}")
         return info
+
+    @property
+    def jobs(self) -> JobStore:
+        """The store's background ingestion jobs (qa.jobs)."""
+        return self._parts.store.jobs
 
     def list_documents(self, offset: int = 0, limit: int = 50) -> list[DocumentInfo]:
         return self._parts.store.list_documents(offset=offset, limit=limit)

@@ -4,6 +4,7 @@
 - `VectorSearch`: nearest chunks to a query vector, and stored vectors by chunk id.
 - `KeywordSearch`: BM25 over the chunks' text (`store.keyword`, kept in step with every write).
 - `StoreAdmin`: what `spanqa index ...` needs (checks, vector counts, re-embedding, closing).
+- `JobStore`: background ingestion jobs and their files (`store.jobs`, `index.store.jobs`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from index.store.jobs import JobStore
 from index.types import Chunk, Document
 
 
@@ -79,7 +81,11 @@ class StoreAdmin(Protocol):
 
 
 class Store(DocumentStore, VectorSearch, StoreAdmin, Protocol):
-    """A whole backend: documents, vector search, admin, and its keyword search as `keyword`."""
+    """A whole backend: documents, vector search, admin, its keyword search as `keyword` and its
+    ingestion jobs as `jobs`."""
 
     @property
     def keyword(self) -> KeywordSearch: ...
+
+    @property
+    def jobs(self) -> JobStore: ...
