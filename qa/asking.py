@@ -17,6 +17,7 @@ from typing import Any
 
 from errors import InvalidRequest
 from index.store import Store
+from index.validation import check_metadata_filter, check_text
 from qa import selection
 from qa.answers import Answer, Passage, check_citation, check_place
 from qa.batching import MicroBatcher
@@ -46,7 +47,7 @@ class AskResult:
 
 
 def validate_question(question: str, max_chars: int) -> str:
-    question = question.strip()
+    question = check_text(question, "the question").strip()
     if not question:
         raise InvalidRequest("the question is empty")
     if len(question) > max_chars:
@@ -55,15 +56,9 @@ def validate_question(question: str, max_chars: int) -> str:
 
 
 def validate_metadata_filter(metadata: Mapping[str, Any]) -> None:
-    """Keys non-empty without '"'; values (or list items) strings, numbers, booleans or null."""
-    for key, value in metadata.items():
-        if not key or '"' in key:
-            raise InvalidRequest(f"metadata filter key {key!r} must be non-empty and must not contain '\"'")
-        for item in value if isinstance(value, list) else [value]:
-            if item is not None and not isinstance(item, (str, int, float, bool)):
-                raise InvalidRequest(
-                    f"metadata filter {key!r}: values must be strings, numbers, booleans or null, got {item!r}"
-                )
+    """Keys 1-200 characters without '"' or NUL; values (or lists of them) finite strings, numbers, booleans
+    or null; bounded sizes (`index.validation.check_metadata_filter`, the same check the API makes)."""
+    check_metadata_filter(metadata)
 
 
 def read_many(reader: Reader, requests: list[ReadRequest]) -> list[list[Reading]]:

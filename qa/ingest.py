@@ -24,6 +24,7 @@ from index.embedder import TextEncoder
 from index.loaders import LoadLimits, load_bytes
 from index.store import Store
 from index.types import Chunk, Document, Page
+from index.validation import check_metadata
 from qa.settings import Settings
 
 
@@ -99,6 +100,7 @@ class IngestService:
         """A Document and its chunks, or an IngestResult when nothing needs to change."""
         if not doc.text.strip():
             raise InvalidRequest("the document has no text")
+        check_metadata(doc.metadata or {})
         limit = self.settings.max_document_chars
         if len(doc.text) > limit:
             raise DocumentTooLarge(f"the document has {len(doc.text):,} characters, over the limit of {limit:,}")

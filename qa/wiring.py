@@ -24,6 +24,7 @@ from qa.batching import MicroBatcher
 from qa.calibration import Calibrator, find_calibrator
 from qa.ingest import IngestService
 from qa.reader import Reader, Reading, SpanModel
+from qa.reader_choice import active_reader
 from qa.rerank import LazyReranker, Reranker
 from qa.retriever import Retriever
 from qa.settings import Settings
@@ -68,7 +69,7 @@ def make_embedder(settings: Settings) -> Embedder:
 def make_reader(settings: Settings, span_model: SpanModel | None = None) -> Reader:
     """The reader the settings configure; `span_model` replaces the model it would load."""
     return Reader(
-        settings.reader_model,
+        active_reader(settings.data_dir, settings.reader_model),
         device=settings.device,
         max_length=settings.reader_max_length,
         stride=settings.reader_stride,
@@ -154,7 +155,9 @@ def build(
             rerank_candidates=settings.rerank_candidates,
         )
         batcher = make_batcher(settings, reader)
-        calibrator = find_calibrator(settings.data_dir, settings.reader_model, embedder.identity)
+        calibrator = find_calibrator(
+            settings.data_dir, active_reader(settings.data_dir, settings.reader_model), embedder.identity
+        )
         asking = AskingService(settings, store, retriever, partial(read_many, reader), batcher, calibrator)
         return Parts(
             settings=settings,
