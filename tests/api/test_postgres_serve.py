@@ -10,6 +10,7 @@ files the dead one held).
 from __future__ import annotations
 
 import io
+import json
 import signal
 import subprocess
 import threading
@@ -92,7 +93,7 @@ def _wait_job(http: httpx.Client, job_id: str) -> dict:
     return job
 
 
-def test_two_serve_processes_on_one_database(replicas):
+def test_two_serve_processes_on_one_database(replicas, tmp_path, postgres_url):
     a, b = (replica.http for replica in replicas)
     statuses: list[int] = []
     problems: list[str] = []
@@ -168,3 +169,19 @@ def test_two_serve_processes_on_one_database(replicas):
     job = _wait_job(a, job_id)  # the survivor takes the dead replica's claimed files again
     assert (job["status"], job["processed"], job["added"] + job["unchanged"]) == ("done", 60, 60), job
     assert a.get("/health").status_code == 200
+
+    # The index commands on the database, beside the running replica.
+    env = {**cli_env(tmp_path / "data"), "SPANQA_DATABASE_URL": postgres_url}
+    check = subprocess.run(cli_command("index", "check", "--json"), cwd=REPO, env=env, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    report = json.loads(check.stdout)
+    total = a.get("/documents?limit=1").json()["total"]
+    assert (report["documents"], report["problems"], report["index_type"]) == (total, [], "hnsw")
+    copy = subprocess.run(
+        cli_command("index", "migrate", "--to", str(tmp_path / "copy")),
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert copy.returncode == 0 and f"copied {total} documents" in copy.stdout, copy.stdout + copy.stderr
