@@ -26,6 +26,8 @@ from tests.fixtures.apps import cli_command, cli_env
 from tests.fixtures.samples import REPO
 from tests.jobs.test_jobs_server import free_port
 
+KILLED_JOB_FILES = 150
+
 
 class Replica:
     """A `spanqa serve` subprocess on the database; the jobs folder is the shared `data_dir`'s."""
@@ -142,7 +144,7 @@ def test_two_serve_processes_on_one_database(replicas, tmp_path, postgres_url):
         }
 
     # kill -9 of replica b in the middle of uploads and of a job: nothing committed is lost.
-    job_id = b.post("/jobs", files={"files": ("second.zip", _notes_zip(60, "second"))}).json()["id"]
+    job_id = b.post("/jobs", files={"files": ("second.zip", _notes_zip(KILLED_JOB_FILES, "second"))}).json()["id"]
     committed: list[tuple[str, str]] = []
 
     def keep_uploading() -> None:
@@ -161,13 +163,17 @@ def test_two_serve_processes_on_one_database(replicas, tmp_path, postgres_url):
         assert uploader.is_alive()
         time.sleep(0.05)
     replicas[1].kill()
-    assert before["processed"] < 60, "the kill should land before the job's end"
+    assert before["processed"] < KILLED_JOB_FILES, "the kill should land before the job's end"
     uploader.join(60)
     for doc_id, text in committed:
         stored = a.get(f"/documents/{doc_id}")
         assert stored.status_code == 200 and stored.json()["text"] == text, doc_id
     job = _wait_job(a, job_id)  # the survivor takes the dead replica's claimed files again
-    assert (job["status"], job["processed"], job["added"] + job["unchanged"]) == ("done", 60, 60), job
+    assert (job["status"], job["processed"], job["added"] + job["unchanged"]) == (
+        "done",
+        KILLED_JOB_FILES,
+        KILLED_JOB_FILES,
+    ), job
     assert a.get("/health").status_code == 200
 
     # The index commands on the database, beside the running replica.
