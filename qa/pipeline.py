@@ -27,6 +27,7 @@ from index.store import DocumentInfo, Store, StoreConfig, open_store
 from index.types import Chunk, Document, Page
 from qa.answers import Answer, Passage, check_citation, make_answer
 from qa.batching import MicroBatcher
+from qa.feedback import FeedbackService
 from qa.reader import Reader, Reading, confidence
 from qa.rerank import LazyReranker, Reranker
 from qa.retriever import Mode, Retriever
@@ -511,6 +512,10 @@ class Pipeline:
         return True
 
     # ---- documents ----------------------------------------------------------------------
+
+    def feedback(self) -> FeedbackService:
+        """Feedback on answers, checked against and kept in this pipeline's store."""
+        return FeedbackService(self.store.feedback, self.store.get_document, self.settings.max_question_chars)
 
     def get_document(self, doc_id: str) -> Document:
         document = self.store.get_document(doc_id)
