@@ -59,7 +59,9 @@ def test_wrong_answers_with_each_kind_of_correction(client, seed_text):
     right = span_of(seed_text, "Joe Biden")
     fixed = post(client, question="Who authorized the delivery?", answer=wrong, verdict="wrong", correction=right)
     assert fixed["correction"]["text"] == "Joe Biden" and fixed["answer"]["text"] == "Jake Sullivan"
-    none = post(client, question="What colour is the sky?", answer=wrong, verdict="wrong", correction={"no_answer": True})
+    none = post(
+        client, question="What colour is the sky?", answer=wrong, verdict="wrong", correction={"no_answer": True}
+    )
     assert none["correction"] == {"no_answer": True}
     missed = post(client, question="Who authorized the delivery?", answer=None, verdict="wrong", correction=right)
     assert missed["answer"] is None and missed["correction"]["text"] == "Joe Biden"
