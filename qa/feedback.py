@@ -87,7 +87,7 @@ class FeedbackService:
             question=question,
             answer=None if answer is None else self._cut(answer, "answer"),
             verdict=verdict,
-            correction=correction if correction in (None, NO_ANSWER) else self._cut(correction, "correction"),  # type: ignore[arg-type]
+            correction=self._cut(correction, "correction") if isinstance(correction, SpanRef) else correction,
             created_at=self.clock(),
         )
         return self.records.add(feedback)
