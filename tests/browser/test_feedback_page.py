@@ -152,3 +152,30 @@ def test_thumbs_down_and_a_selected_span_train_a_reader_that_promote_judges(page
     choice = read_choice(promote_env)
     assert choice is not None and choice.path == str(better.resolve())
     assert choice.scores["candidate"]["f1"] > choice.scores["current"]["f1"]
+
+
+def test_no_answer_confirmed_and_answers_marked_wrong_without_words(page: Page, server: Server):
+    cookies = "What is the recipe for chocolate chip cookies?"
+    assert server.http.post("/ask", json={"question": cookies}).json()["no_answer"], "precondition: no answer"
+    reply = ask(page, cookies)
+    reply.get_by_role("button", name="Right: “no answer” is correct").click()
+    expect(reply.locator(".feedback-status")).to_have_text("Thanks: recorded as right.")
+    newest = server.http.get("/feedback", params={"limit": 1}).json()["feedback"][0]
+    assert (newest["question"], newest["answer"], newest["verdict"]) == (cookies, None, "correct")
+
+    sanctions = "What did the decision lead to against Russia?"
+    card = ask(page, sanctions).locator(".answer-primary")
+    card.get_by_role("button", name="Wrong:").click()
+    expect(card.get_by_role("button", name="Right:")).to_be_disabled()
+    card.get_by_role("button", name="Not in the documents").click()
+    expect(card.locator(".feedback-status")).to_have_text("Thanks: recorded that the documents do not answer this.")
+    newest = server.http.get("/feedback", params={"limit": 1}).json()["feedback"][0]
+    shown = card.locator(".answer-text").text_content()
+    assert newest["answer"]["text"] == shown and newest["correction"] == {"no_answer": True}
+
+    card = ask(page, CONFIRMED).locator(".answer-primary")
+    card.get_by_role("button", name="Wrong:").click()
+    card.get_by_role("button", name="Just mark it wrong").click()
+    expect(card.locator(".feedback-status")).to_have_text("Thanks: recorded as wrong.")
+    newest = server.http.get("/feedback", params={"limit": 1}).json()["feedback"][0]
+    assert (newest["question"], newest["verdict"], newest["correction"]) == (CONFIRMED, "wrong", None)
