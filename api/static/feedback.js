@@ -1,8 +1,8 @@
 /* spanqa chat page: feedback on answers (POST /feedback).
  *
  * Each reply app.js shows is announced with a "spanqa:reply" event ({question, result}); this
- * file adds "Right" / "Wrong" buttons to each answer card (and to a "no answer" reply). On "Wrong"
- * the person can select the right words in the document view (the viewer dialog gets a bar while
+ * file adds "Right" / "Wrong" buttons (thumbs up / down) to each answer card and to a "no answer"
+ * reply. On "Wrong" the person can select the right words in the document view (the viewer dialog gets a bar while
  * a correction is pending), say the documents do not hold the answer, or just mark it wrong.
  * Offsets sent are Unicode code points into the document's stored text, as the API counts them.
  * Text from documents or the API is only inserted as text nodes.
@@ -179,7 +179,7 @@
         right.setAttribute("aria-pressed", "true");
         send(panel, question, answer, "correct", null, "Thanks: recorded as right.");
       },
-    }, h("span", { "aria-hidden": "true" }, "👍"), " Right");
+    }, h("span", { "aria-hidden": "true" }, "✓"), " Right");
     const wrong = h("button", {
       type: "button",
       className: "button button-quiet feedback-down",
@@ -193,7 +193,7 @@
         panel.insertBefore(options, panel.querySelector(".feedback-status"));
         options.querySelector("button").focus();
       },
-    }, h("span", { "aria-hidden": "true" }, "👎"), " Wrong");
+    }, h("span", { "aria-hidden": "true" }, "✗"), " Wrong");
     panel.append(h("span", { className: "feedback-label" }, "Was this right?"), right, wrong,
       h("p", { className: "feedback-status", role: "status", "aria-live": "polite" }));
     return panel;
