@@ -11,7 +11,7 @@ from index.ids import DOC_ID_MAX_CHARS, check_doc_id
 from index.store import DocumentInfo
 from index.types import Document
 from index.validation import MAX_FILTER_KEYS, check_metadata, check_metadata_filter, check_text
-from qa.answers import Answer, Passage
+from qa.answers import Answer, Citation, Passage
 from qa.pipeline import AskResult, IngestResult
 
 MetadataValue = str | int | float | bool | None
@@ -112,10 +112,44 @@ class AnswerPassage(BaseModel):
     answer_end: int
 
 
+class CitationOut(BaseModel):
+    """One place an answer was found: `document.text[start:end] == text`, the answer's text up to
+    normalization (case, punctuation, articles: "February 24, 2022," is "February 24, 2022")."""
+
+    text: str
+    doc_id: str
+    title: str
+    start: int = Field(description="Offset of the answer in the document text")
+    end: int
+    page: int | None
+    passage: AnswerPassage
+
+    @classmethod
+    def of(cls, c: Citation) -> CitationOut:
+        return cls(
+            text=c.text,
+            doc_id=c.doc_id,
+            title=c.title,
+            start=c.start,
+            end=c.end,
+            page=c.page,
+            passage=AnswerPassage(
+                chunk_id=c.passage.chunk_id,
+                text=c.passage.text,
+                start=c.passage.start,
+                end=c.passage.end,
+                answer_start=c.answer_start,
+                answer_end=c.answer_end,
+            ),
+        )
+
+
 class AnswerOut(BaseModel):
     text: str
     score: float = Field(description="Reader score: start+end logit sum")
-    confidence: float = Field(description="sigmoid(score - no_answer_threshold)")
+    confidence: float = Field(
+        description="Calibrated probability that the answer is right (token F1 >= 0.5 against a person's answer)"
+    )
     doc_id: str
     title: str
     start: int = Field(description="Offset of the answer in the document text")
@@ -123,11 +157,15 @@ class AnswerOut(BaseModel):
     page: int | None
     passage: AnswerPassage
     retrieval_score: float
+    citations: list[CitationOut] = Field(
+        description="Every place the same answer was found, the primary (the fields above) first"
+    )
 
     @classmethod
     def of(cls, a: Answer) -> AnswerOut:
         c = a.citation
         return cls(
+            citations=[CitationOut.of(x) for x in (a.citations or (c,))],
             text=a.text,
             score=a.score,
             confidence=a.confidence,

@@ -1,4 +1,9 @@
-"""What an answer is: a verbatim span of a stored document, with its citation."""
+"""What an answer is: a verbatim span of a stored document, with its citations.
+
+One answer may be found in several places (the same normalized text in several passages): it is
+returned once, `citation` is the primary (best-scoring) place and `citations` lists every place,
+the primary first. Each citation slices its document to exactly its own text.
+"""
 
 from __future__ import annotations
 
@@ -39,19 +44,23 @@ class Citation:
     answer_start: int  # offsets into passage.text
     answer_end: int
 
+    @property
+    def text(self) -> str:
+        return self.passage.text[self.answer_start : self.answer_end]
+
 
 @dataclass(frozen=True)
 class Answer:
     text: str
     score: float  # reader score: start+end logit sum, comparable across passages
-    confidence: float  # sigmoid(score - no_answer_threshold): 0.5 at the threshold
-    citation: Citation
+    confidence: float  # P(answer right) from the calibrator (qa.calibration)
+    citation: Citation  # the primary place
+    citations: tuple[Citation, ...] = ()  # every place the answer was found, the primary first
 
 
-def make_answer(passage: Passage, answer_start: int, answer_end: int, score: float, confidence: float) -> Answer:
-    """Builds an Answer from offsets into `passage.text`, checking the citation promise."""
-    text = passage.text[answer_start:answer_end]
-    citation = Citation(
+def make_citation(passage: Passage, answer_start: int, answer_end: int) -> Citation:
+    """The citation of `passage.text[answer_start:answer_end]` in its document."""
+    return Citation(
         doc_id=passage.doc_id,
         title=passage.title,
         start=passage.start + answer_start,
@@ -61,14 +70,32 @@ def make_answer(passage: Passage, answer_start: int, answer_end: int, score: flo
         answer_start=answer_start,
         answer_end=answer_end,
     )
-    return Answer(text=text, score=score, confidence=confidence, citation=citation)
+
+
+def make_answer(
+    passage: Passage,
+    answer_start: int,
+    answer_end: int,
+    score: float,
+    confidence: float,
+    others: tuple[Citation, ...] = (),
+) -> Answer:
+    """Builds an Answer from offsets into `passage.text`; `others`: more places it was found."""
+    citation = make_citation(passage, answer_start, answer_end)
+    return Answer(
+        text=citation.text, score=score, confidence=confidence, citation=citation, citations=(citation, *others)
+    )
 
 
 def check_citation(answer: Answer, document_text: str) -> None:
-    """The product's promise: the citation slices the document to exactly the answer."""
-    got = document_text[answer.citation.start : answer.citation.end]
-    if got != answer.text:
+    """The product's promise: the primary citation slices the document to exactly the answer."""
+    check_place(answer.citation, answer.text, document_text)
+
+
+def check_place(citation: Citation, text: str, document_text: str) -> None:
+    """One citation slices its document to exactly `text`."""
+    got = document_text[citation.start : citation.end]
+    if got != text:
         raise CitationMismatch(
-            f"citation {answer.citation.doc_id}[{answer.citation.start}:{answer.citation.end}]"
-            f" is {got!r}, answer is {answer.text!r}"
+            f"citation {citation.doc_id}[{citation.start}:{citation.end}] is {got!r}, answer is {text!r}"
         )

@@ -404,11 +404,15 @@ def serve(
         pipeline.close()
 
 
+from qa.calibration_cli import calibrate_command  # noqa: E402
 from qa.eval.cli import eval_command  # noqa: E402
 from train.command import reader_app, train_reader_command  # noqa: E402
 
 app.command("eval", help="Evaluate on SQuAD-format data: EM/F1, recall@k, oracle, latency; writes reports.")(
     eval_command
+)
+app.command("calibrate", help="Fit the confidence calibrator on labelled questions; writes it beside the index.")(
+    calibrate_command
 )
 app.command("train-reader", help="Fine-tune an extractive reader on SQuAD-format data.")(train_reader_command)
 app.add_typer(reader_app, name="reader")

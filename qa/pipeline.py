@@ -7,7 +7,9 @@ ask:    retriever (dense / BM25 / hybrid, optional cross-encoder rerank) -> read
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
+import math
 import re
 import threading
 import time
@@ -25,8 +27,10 @@ from index.embedder import Embedder
 from index.loaders import LoadLimits, load_bytes
 from index.store import DocumentInfo, Store, StoreConfig, open_store
 from index.types import Chunk, Document, Page
-from qa.answers import Answer, Passage, check_citation, make_answer
+from qa import selection
+from qa.answers import Answer, Passage, check_citation, check_place
 from qa.batching import MicroBatcher
+from qa.calibration import Calibrator, find_calibrator
 from qa.feedback import FeedbackService
 from qa.reader import Reader, Reading, confidence
 from qa.rerank import LazyReranker, Reranker
@@ -66,6 +70,9 @@ class AskResult:
     null_score: float | None = None
     retrieval: str = ""  # the retrieval mode used
     reranked: bool = False
+    # Every candidate answer, best first, even those below min_confidence (for eval/calibration).
+    candidates: list[selection.Candidate] = field(default_factory=list)
+    best_confidence: float | None = None  # the first candidate's confidence
 
 
 def content_hash(doc: NewDocument) -> str:
@@ -152,9 +159,12 @@ class Pipeline:
             rerank=settings.rerank,
             rerank_candidates=settings.rerank_candidates,
         )
+        self.calibrator: Calibrator | None = find_calibrator(
+            settings.data_dir, settings.reader_model, embedder.identity
+        )
         self._write_lock = threading.Lock()
         # Concurrent questions share reader calls (see qa.batching); None: each reads alone.
-        self.read_batcher: MicroBatcher[tuple[str, list[str], int], Reading] | None = None
+        self.read_batcher: MicroBatcher[tuple[str, list[str], int], list[Reading]] | None = None
         if settings.batch_max_questions > 1:
             self.read_batcher = MicroBatcher(
                 self._read_many,
@@ -419,7 +429,7 @@ class Pipeline:
             found = self.retriever.search(question, top_k, doc_ids=doc_ids, mode=retrieval, rerank=rerank)
             passages = found.passages
             t1 = time.perf_counter()
-            answers, best, null = self.read(question, passages, max_answers)
+            answers, candidates, readings = self.read_candidates(question, passages, max_answers)
         t2 = time.perf_counter()
         timings = {
             **found.timings_ms,
@@ -433,49 +443,48 @@ class Pipeline:
             no_answer=not answers,
             passages=passages,
             timings_ms=timings,
-            best_score=best,
-            null_score=null,
+            best_score=candidates[0].primary.score if candidates else None,
+            null_score=min((r.null_score for r in readings if not math.isnan(r.null_score)), default=None),
+            candidates=candidates,
+            best_confidence=self.confidence(candidates[0]) if candidates else None,
             retrieval=retrieval or self.settings.retrieval,
             reranked=self.settings.rerank if rerank is None else rerank,
         )
 
-    def read(
+    def read_candidates(
         self, question: str, passages: list[Passage], max_answers: int
-    ) -> tuple[list[Answer], float | None, float | None]:
-        """Reads passages; returns answers at or above the no-answer threshold, best and null scores."""
+    ) -> tuple[list[Answer], list[selection.Candidate], list[Reading]]:
+        """Answers, every candidate (best first, qa.selection) and each passage's reading."""
         if not passages:
-            return [], None, None
+            return [], [], []
         read = passages_to_read(passages, self.settings.reader_min_score_ratio, self.settings.rerank_read_margin)
-        request = (question, [passages[i].text for i in read], max(10, 3 * max_answers))
-        reading = self.read_batcher.submit(request) if self.read_batcher else self._read_many([request])[0]
-        passages = [passages[i] for i in read]  # span.context_index points into the passages read
-        threshold = self.settings.no_answer_threshold
-        best = reading.spans[0].score if reading.spans else None
-        answers: list[Answer] = []
-        taken: list[tuple[str, int, int]] = []  # (doc_id, start, end) of answers so far
-        seen_texts: set[str] = set()
-        for span in reading.spans:
-            if span.score < threshold or len(answers) >= max_answers:
-                break
-            passage = passages[span.context_index]
-            doc_start, doc_end = passage.start + span.start, passage.start + span.end
-            norm = " ".join(span.text.lower().split())
-            # Alternatives must be other answers, not a better answer's fragments or extensions
-            # (the same text found through an overlapping chunk, "Jake" under "Jake Sullivan").
-            overlaps = any(d == passage.doc_id and s < doc_end and doc_start < e for d, s, e in taken)
-            if overlaps or norm in seen_texts:
-                continue
-            taken.append((passage.doc_id, doc_start, doc_end))
-            seen_texts.add(norm)
-            answers.append(make_answer(passage, span.start, span.end, span.score, confidence(span.score, threshold)))
-        answers = self._check_citations(answers)
-        return answers, best, reading.null_score
+        request = (question, [passages[i].text for i in read], max(20, 3 * max_answers))
+        readings = self.read_batcher.submit(request) if self.read_batcher else self._read_many([request])[0]
+        passages = [passages[i] for i in read]
+        found = selection.candidates(passages, readings)
+        answers = selection.to_answers(
+            found, passages, self.confidence, min_confidence=self.min_confidence, max_answers=max_answers
+        )
+        return self._check_citations(answers), found, readings
 
-    def _read_many(self, requests: list[tuple[str, list[str], int]]) -> list[Reading]:
-        """One reader call for several (question, passage texts, n_best) requests."""
+    @property
+    def min_confidence(self) -> float:
+        """Answers below this confidence are not given (0.5 = the score threshold without a calibrator)."""
+        return self.settings.min_confidence if self.calibrator else 0.5
+
+    def confidence(self, candidate: selection.Candidate) -> float:
+        """P(right) from the calibrator; without one, sigmoid(score - no_answer_threshold)."""
+        if self.calibrator is not None:
+            return self.calibrator.probability(candidate.features)
+        return confidence(candidate.primary.score, self.settings.no_answer_threshold)
+
+    def _read_many(self, requests: list[tuple[str, list[str], int]]) -> list[list[Reading]]:
+        """One reader call for several (question, passage texts, n_best) requests; each passage
+        is read on its own (its own null score), so each request gets one Reading per passage."""
         n_best = max(n for _, _, n in requests)
-        readings = self.reader.read_batch([q for q, _, _ in requests], [c for _, c, _ in requests], n_best=n_best)
-        return [Reading(r.spans[:n], r.null_score) for r, (_, _, n) in zip(readings, requests)]
+        pairs = [(q, text, n) for q, texts, n in requests for text in texts]
+        readings = iter(self.reader.read_batch([q for q, _, _ in pairs], [[t] for _, t, _ in pairs], n_best=n_best))
+        return [[_first(next(readings), n) for _ in texts] for _, texts, n in requests]
 
     def warm_up(self) -> None:
         """Runs the models once, so the first question is not slow (lazy initialisation)."""
@@ -483,25 +492,31 @@ class Pipeline:
         self.reader.warm_up()
 
     def _check_citations(self, answers: list[Answer]) -> list[Answer]:
-        """The promise, checked where answers are made: the document slices to the answer.
+        """The promise, checked where answers are made: the document slices to the answer, at
+        every place it cites.
 
-        An answer read from a passage whose document was deleted or replaced after retrieval (a
+        A place read from a passage whose document was deleted or replaced after retrieval (a
         concurrent write: its chunk is gone) is dropped, not returned with a citation that no longer
-        holds; a mismatch on a document that did not change is a bug and raises CitationMismatch.
+        holds (the whole answer when it is the primary place); a mismatch on a document that did
+        not change is a bug and raises CitationMismatch.
         """
         texts: dict[str, str | None] = {}
         kept: list[Answer] = []
         for answer in answers:
-            doc_id = answer.citation.doc_id
-            if doc_id not in texts:
-                document = self.store.get_document(doc_id)
-                texts[doc_id] = document.text if document else None
-            text = texts[doc_id]
-            holds = text is not None and text[answer.citation.start : answer.citation.end] == answer.text
-            if not holds and not self._chunk_exists(answer.citation.passage.chunk_id):
-                continue
-            check_citation(answer, text or "")
-            kept.append(answer)
+            places = []
+            for citation in answer.citations or (answer.citation,):
+                if citation.doc_id not in texts:
+                    document = self.store.get_document(citation.doc_id)
+                    texts[citation.doc_id] = document.text if document else None
+                text = texts[citation.doc_id]
+                holds = text is not None and text[citation.start : citation.end] == citation.text
+                if not holds and not self._chunk_exists(citation.passage.chunk_id):
+                    continue
+                check_place(citation, citation.text, text or "")
+                places.append(citation)
+            if places and places[0] == answer.citation:
+                check_citation(answer, texts[answer.citation.doc_id] or "")
+                kept.append(dataclasses.replace(answer, citations=tuple(places)))
         return kept
 
     def _chunk_exists(self, chunk_id: int) -> bool:
@@ -576,6 +591,10 @@ def passages_to_read(passages: list[Passage], min_ratio: float, rerank_margin: f
         return list(range(len(passages)))
     floor = min_ratio * first["rrf"]
     return [i for i, p in enumerate(passages) if i == 0 or p.scores.get("rrf", floor) >= floor]
+
+
+def _first(reading: Reading, n: int) -> Reading:
+    return Reading(reading.spans[:n], reading.null_score)
 
 
 def _batched(items: Iterable[NewDocument], size: int) -> Iterator[list[NewDocument]]:

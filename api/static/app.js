@@ -230,14 +230,31 @@
   /** Confidence as a whole percent, kept within 1..99: the reader is never certain either way. */
   const displayPercent = (confidence) => Math.min(99, Math.max(1, Math.round(confidence * 100)));
 
+  /** Below this calibrated confidence an answer is shown as tentative (more likely wrong than right). */
+  const TENTATIVE_BELOW = 0.5;
+  const isTentative = (confidence) => Number.isFinite(confidence) && confidence < TENTATIVE_BELOW;
+
   function confidenceBadge(confidence) {
     if (!Number.isFinite(confidence)) return null;
     const percent = displayPercent(confidence);
-    const level = percent >= 70 ? "high" : percent >= 40 ? "medium" : "low";
+    const level = percent >= 70 ? "high" : percent >= 50 ? "medium" : "low";
     return h("span", {
       className: `confidence confidence-${level}`,
-      title: "How sure the reader is that this span answers the question",
+      title: `Calibrated: about ${percent} in 100 answers given with this confidence are right`,
     }, `${percent}% confidence`);
+  }
+
+  /** The other places the same answer was found (citations after the primary one). */
+  function otherPlaces(answer) {
+    const others = (answer.citations || []).slice(1);
+    if (!others.length) return null;
+    return h("div", { className: "other-places" },
+      h("p", { className: "other-places-title" },
+        others.length === 1 ? "Also found in 1 other place:" : `Also found in ${others.length} other places:`),
+      h("ul", { className: "other-places-list" },
+        others.map((c) => h("li", { className: "other-place" },
+          sourceLine(c.title, c.page, "in"),
+          viewButton(c.doc_id, c.start, c.end, `View “${answer.text}” in ${c.title || "Untitled document"}`)))));
   }
 
   function sourceLine(title, page, prefix = "from") {
@@ -260,14 +277,19 @@
     const passage = answer.passage || {};
     const { fragment } = highlighted(passage.text, passage.answer_start, passage.answer_end);
     const title = answer.title || "Untitled document";
-    return h("article", { className: primary ? "answer-card answer-primary" : "answer-card answer-candidate" },
+    const tentative = isTentative(answer.confidence);
+    const classes = ["answer-card", primary ? "answer-primary" : "answer-candidate"];
+    if (tentative) classes.push("answer-tentative");
+    return h("article", { className: classes.join(" ") },
+      tentative ? h("p", { className: "tentative-note" }, "Tentative: this answer may well be wrong") : null,
       h("p", { className: "answer-text" }, answer.text),
       h("div", { className: "answer-meta" },
         confidenceBadge(answer.confidence),
         sourceLine(title, answer.page)),
       h("blockquote", { className: "passage" }, fragment),
       h("div", { className: "answer-actions" },
-        viewButton(answer.doc_id, answer.start, answer.end, `View “${answer.text}” in ${title}`)));
+        viewButton(answer.doc_id, answer.start, answer.end, `View “${answer.text}” in ${title}`)),
+      otherPlaces(answer));
   }
 
   function timingFooter(result, elapsedMs) {
@@ -293,7 +315,8 @@
     }
     body.push(timingFooter(result, elapsedMs));
     const pct = Number.isFinite(best.confidence) ? `, ${displayPercent(best.confidence)}% confidence` : "";
-    announce(`Answer: ${best.text}${pct}, from ${best.title || "an untitled document"}.`);
+    const hedge = isTentative(best.confidence) ? "Tentative answer" : "Answer";
+    announce(`${hedge}: ${best.text}${pct}, from ${best.title || "an untitled document"}.`);
     return h("li", { className: "msg msg-bot" }, body);
   }
 

@@ -7,10 +7,12 @@ The flow, all through `qa.pipeline.Pipeline` (the same code the API runs):
 3. `Pipeline.retrieve(question, top_k=20)` -> rank of the first chunk of the gold paragraph
    -> recall@1/5/10/20 and MRR.
 4. The reader alone on the gold paragraph (`pipeline.reader.read_batch`), with the same
-   no-answer rule -> "oracle" EM/F1: what is lost in reading when retrieval is perfect.
-5. No-answer precision/recall, and the thresholds that would maximize F1 (reported only).
+   selection and no-answer rule -> "oracle" EM/F1: what is lost when retrieval is perfect.
+5. Each miss classified by stage (qa.eval.misses); calibration (ECE, reliability, and the same
+   refitted leave-one-article-out, qa.eval.summary); no-answer precision/recall.
 
-`report.write_report` turns the result into report.json, predictions.jsonl and report.html.
+Records and summary are dataclasses (qa.eval.records); `report.write_report` turns them into
+report.json, predictions.jsonl and report.html.
 """
 
 from __future__ import annotations
@@ -18,102 +20,25 @@ from __future__ import annotations
 import math
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from errors import InvalidRequest
+from qa import selection
+from qa.answers import Passage
 from qa.eval import metrics
+from qa.eval.misses import classify_miss
+from qa.eval.progress import Progress, no_progress, rich_progress
+from qa.eval.records import EvalReport, IngestStats, QuestionRecord
 from qa.eval.squad import Question, SquadData, load_squad
+from qa.eval.summary import RECALL_KS, summarize
 from qa.pipeline import AskResult, NewDocument, Pipeline
+from qa.reader import Reading
 from qa.settings import Settings
 
-RECALL_KS = (1, 5, 10, 20)
-# Stages of AskResult.timings_ms in report order; those a run did not time are left out.
-STAGES = ("embed", "search", "bm25", "fuse", "rerank", "retrieve", "read", "total")
 ORACLE_BATCH = 32
-
-
-@dataclass
-class QuestionRecord:
-    """One question's outcome: one line of predictions.jsonl."""
-
-    id: str
-    question: str
-    article: str
-    paragraph_id: str
-    gold_answers: list[str]
-    has_answer: bool
-    prediction: str  # "" = no answer
-    citation: dict[str, Any] | None  # doc_id, title, start, end, page of the top answer
-    confidence: float | None
-    best_score: float | None  # best span score before the threshold (None: nothing retrieved)
-    null_score: float | None
-    best_span: str  # the best span's text even when it fell below the threshold
-    exact: float
-    f1: float
-    gold_retrieved: bool  # a chunk of the gold paragraph was among the passages read
-    gold_rank: int | None  # rank of its first chunk in the top-20 retrieval, None if absent
-    oracle_prediction: str
-    oracle_best_span: str
-    oracle_score: float | None
-    oracle_null_score: float | None
-    oracle_exact: float
-    oracle_f1: float
-    failed_stage: str | None  # "retrieval" | "reading" | "no-answer" | None (right)
-    timings_ms: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class EvalReport:
-    """Headline numbers (`summary`, what report.json holds) and the per-question records."""
-
-    summary: dict[str, Any]
-    records: list[QuestionRecord]
-    out_dir: Path
-    files: dict[str, Path] = field(default_factory=dict)  # "json", "predictions", "html"
-
-    def record_dicts(self) -> list[dict[str, Any]]:
-        return [asdict(r) for r in self.records]
-
-
-# A progress reporter: progress(description, total) is a context manager yielding advance(n).
-Progress = Callable[[str, int], Any]
-
-
-@contextmanager
-def rich_progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar (on stderr) for one phase; yields `advance(n)`."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-    from rich.progress import (
-        Progress as Bar,
-    )
-
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Bar(*columns, console=Console(stderr=True), transient=False) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
-
-
-@contextmanager
-def no_progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
-    yield lambda n=1: None
+__all__ = ["EvalReport", "QuestionRecord", "no_progress", "rich_progress", "run_eval"]
 
 
 def select_questions(data: SquadData, articles: Sequence[str] | None, limit: int | None) -> list[Question]:
@@ -150,7 +75,7 @@ def fresh_index_dir(out_dir: Path) -> Path:
     return index_dir
 
 
-def build_index(pipeline: Pipeline, corpus: SquadData, progress: Progress = no_progress) -> dict[str, Any]:
+def build_index(pipeline: Pipeline, corpus: SquadData, progress: Progress = no_progress) -> IngestStats:
     """Ingests every paragraph as a document; returns counts and throughput."""
     docs = [
         NewDocument(
@@ -167,13 +92,13 @@ def build_index(pipeline: Pipeline, corpus: SquadData, progress: Progress = no_p
         results = pipeline.ingest_many(docs, progress=advance)
     seconds = time.perf_counter() - t0
     chunks = sum(r.chunks for r in results)
-    return {
-        "documents": len(results),
-        "chunks": chunks,
-        "seconds": seconds,
-        "documents_per_s": len(results) / seconds if seconds else None,
-        "chunks_per_s": chunks / seconds if seconds else None,
-    }
+    return IngestStats(
+        documents=len(results),
+        chunks=chunks,
+        seconds=seconds,
+        documents_per_s=len(results) / seconds if seconds else None,
+        chunks_per_s=chunks / seconds if seconds else None,
+    )
 
 
 def _ask(pipeline: Pipeline, question: str, top_k: int) -> AskResult:
@@ -195,22 +120,15 @@ def _finite(x: float | None) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
-def _apply_threshold(text: str, score: float | None, threshold: float) -> str:
-    """The pipeline's no-answer rule: no answer when the best span scores below the threshold."""
-    return text if score is not None and not math.isnan(score) and score >= threshold else ""
-
-
-def _failed_stage(q: Question, prediction: str, exact: float, gold_retrieved: bool) -> str | None:
-    """Which stage lost this question, None when the prediction is right (EM)."""
-    if exact == 1.0:
-        return None
-    if not q.has_answer:
-        return "no-answer"  # answered an unanswerable question
-    if not gold_retrieved:
-        return "retrieval"
-    if not prediction:
-        return "no-answer"  # the gold paragraph was read, but the answer fell below threshold
-    return "reading"
+def _oracle_prediction(pipeline: Pipeline, q: Question, context: str, reading: Reading) -> tuple[str, float | None]:
+    """The reader alone on the gold paragraph, with the pipeline's no-answer rule: its best
+    candidate (or "" below the cut-off) and that candidate's confidence."""
+    passage = Passage(0, q.paragraph_id, q.title, context, 0, len(context), None, 1.0)
+    found = selection.candidates([passage], [reading])
+    if not found:
+        return "", None
+    confidence = pipeline.confidence(found[0])
+    return (found[0].primary.text if confidence >= pipeline.min_confidence else ""), confidence
 
 
 def run_eval(
@@ -274,78 +192,35 @@ def run_eval(
                 ranks.append(metrics.first_hit_rank((p.doc_id for p in passages), q.paragraph_id))
                 advance(1)
 
-        # 3. The best span of each question that got no answer (what it would have said
-        #    without the threshold), so the threshold sweep can consider answering it.
-        unanswered = [i for i, r in enumerate(asked) if r.no_answer and r.passages]
-        below: dict[int, str] = {}
-        with progress("best spans below threshold", len(unanswered)) as advance:
-            for b in range(0, len(unanswered), ORACLE_BATCH):
-                idx = unanswered[b : b + ORACLE_BATCH]
-                readings = pipeline.reader.read_batch(
-                    [asked[i].question for i in idx],
-                    [[p.text for p in asked[i].passages] for i in idx],
-                    n_best=1,
-                )
-                for i, reading in zip(idx, readings):
-                    below[i] = reading.spans[0].text if reading.spans else ""
-                advance(len(idx))
-
-        # 4. Oracle: the reader alone on the gold paragraph.
+        # 3. Oracle: the reader alone on the gold paragraph.
         oracle = []
         with progress("reader on gold paragraphs", len(questions)) as advance:
             for b in range(0, len(questions), ORACLE_BATCH):
                 batch = questions[b : b + ORACLE_BATCH]
                 oracle.extend(
                     pipeline.reader.read_batch(
-                        [q.question for q in batch], [[contexts[q.paragraph_id]] for q in batch], n_best=1
+                        [q.question for q in batch], [[contexts[q.paragraph_id]] for q in batch], n_best=20
                     )
                 )
                 advance(len(batch))
+        oracle_predictions = [
+            _oracle_prediction(pipeline, q, contexts[q.paragraph_id], reading) for q, reading in zip(questions, oracle)
+        ]
         index_stats = pipeline.health()
+        min_confidence = pipeline.min_confidence if pipeline.calibrator else None
+        calibrator = pipeline.calibrator.fitted_on or "calibrator" if pipeline.calibrator else None
     finally:
         pipeline.close()
 
-    records = []
-    for i, (q, result, rank, reading) in enumerate(zip(questions, asked, ranks, oracle)):
-        prediction = result.answers[0].text if result.answers else ""
-        best_span = prediction or below.get(i, "")
-        o_span = reading.spans[0] if reading.spans else None
-        o_score = o_span.score if o_span else None
-        o_pred = _apply_threshold(o_span.text if o_span else "", o_score, threshold)
-        exact = metrics.exact_match(prediction, q.answers)
-        gold_retrieved = any(p.doc_id == q.paragraph_id for p in result.passages)
-        records.append(
-            QuestionRecord(
-                id=q.id,
-                question=q.question,
-                article=q.title,
-                paragraph_id=q.paragraph_id,
-                gold_answers=q.answers,
-                has_answer=q.has_answer,
-                prediction=prediction,
-                citation=_citation(result),
-                confidence=result.answers[0].confidence if result.answers else None,
-                best_score=_finite(result.best_score),
-                null_score=_finite(result.null_score),
-                best_span=best_span,
-                exact=exact,
-                f1=metrics.f1(prediction, q.answers),
-                gold_retrieved=gold_retrieved,
-                gold_rank=rank,
-                oracle_prediction=o_pred,
-                oracle_best_span=o_span.text if o_span else "",
-                oracle_score=_finite(o_score),
-                oracle_null_score=_finite(reading.null_score),
-                oracle_exact=metrics.exact_match(o_pred, q.answers),
-                oracle_f1=metrics.f1(o_pred, q.answers),
-                failed_stage=_failed_stage(q, prediction, exact, gold_retrieved),
-                timings_ms=dict(result.timings_ms),
-            )
-        )
-
+    records = [
+        _record(q, result, rank, reading, oracle_pred)
+        for q, result, rank, reading, oracle_pred in zip(questions, asked, ranks, oracle, oracle_predictions)
+    ]
     summary = summarize(
         records,
         threshold=threshold,
+        min_confidence=min_confidence,
+        calibrator=calibrator,
         top_k=top_k,
         ask_seconds=ask_seconds,
         ingest=ingest,
@@ -356,6 +231,7 @@ def run_eval(
             "limit": limit,
             "top_k": top_k,
             "no_answer_threshold": threshold,
+            "min_confidence": min_confidence,
             "embedding_model": settings.embedding_model,
             "reader_model": settings.reader_model,
             "index_type": settings.index_type,
@@ -377,104 +253,55 @@ def run_eval(
     return report
 
 
-def _scores(records: list[QuestionRecord], pred: str, score: str | None = None, threshold: float | None = None) -> dict:
-    preds = {r.id: getattr(r, pred) for r in records}
-    golds = {r.id: r.gold_answers for r in records}
-    scores = {r.id: getattr(r, score) for r in records} if score else None
-    return metrics.squad2_scores(preds, golds, scores, threshold).as_dict()
-
-
-def _threshold(records: list[QuestionRecord], pred: str, score_of: Callable[[QuestionRecord], float | None]) -> dict:
-    preds = {r.id: getattr(r, pred) for r in records}
-    golds = {r.id: r.gold_answers for r in records}
-    scores = {r.id: s for r in records if (s := score_of(r)) is not None}
-    return asdict(metrics.best_null_threshold(preds, golds, scores))
-
-
-def _curve(records: list[QuestionRecord], points: int = 41) -> list[dict[str, float | None]]:
-    """End-to-end F1 against the threshold on the best span score, over the range of scores seen."""
-    scores = {r.id: r.best_score for r in records if r.best_score is not None}
-    if not scores:
-        return []
-    lo, hi = math.floor(min(scores.values())), math.ceil(max(scores.values()))
-    grid = [lo + (hi - lo) * i / (points - 1) for i in range(points)] if hi > lo else [lo]
-    return metrics.threshold_curve(
-        {r.id: r.best_span for r in records}, {r.id: r.gold_answers for r in records}, scores, grid
+def _record(
+    q: Question, result: AskResult, rank: int | None, reading: Reading, oracle: tuple[str, float | None]
+) -> QuestionRecord:
+    prediction = result.answers[0].text if result.answers else ""
+    best = result.candidates[0] if result.candidates else None
+    best_span = best.primary.text if best else ""
+    o_span = reading.spans[0] if reading.spans else None
+    o_pred = oracle[0]
+    exact = metrics.exact_match(prediction, q.answers)
+    gold_retrieved = any(p.doc_id == q.paragraph_id for p in result.passages)
+    citation = _citation(result)
+    return QuestionRecord(
+        id=q.id,
+        question=q.question,
+        article=q.title,
+        paragraph_id=q.paragraph_id,
+        gold_answers=q.answers,
+        has_answer=q.has_answer,
+        prediction=prediction,
+        citation=citation,
+        citations=len(result.answers[0].citations) if result.answers else 0,
+        confidence=result.best_confidence,
+        best_score=_finite(result.best_score),
+        null_score=_finite(result.null_score),
+        best_span=best_span,
+        best_doc_id=best.primary.doc_id if best else None,
+        features=dict(best.features) if best else {},
+        exact=exact,
+        f1=metrics.f1(prediction, q.answers),
+        best_right=q.has_answer and metrics.f1(best_span, q.answers) >= 0.5,
+        gold_retrieved=gold_retrieved,
+        gold_rank=rank,
+        oracle_prediction=o_pred,
+        oracle_best_span=o_span.text if o_span else "",
+        oracle_score=_finite(o_span.score if o_span else None),
+        oracle_null_score=_finite(reading.null_score),
+        oracle_exact=metrics.exact_match(o_pred, q.answers),
+        oracle_f1=metrics.f1(o_pred, q.answers),
+        miss=classify_miss(
+            has_answer=q.has_answer,
+            prediction=prediction,
+            golds=q.answers,
+            exact=exact,
+            gold_retrieved=gold_retrieved,
+            cited_doc=citation["doc_id"] if citation else None,
+            gold_doc=q.paragraph_id,
+        ),
+        timings_ms=dict(result.timings_ms),
     )
-
-
-def _margin(best: float | None, null: float | None) -> float | None:
-    return None if best is None or null is None else best - null
-
-
-def summarize(
-    records: list[QuestionRecord],
-    *,
-    threshold: float,
-    top_k: int,
-    ask_seconds: float,
-    ingest: dict[str, Any],
-    config: dict[str, Any],
-) -> dict[str, Any]:
-    """The headline numbers of report.json."""
-    golds = {r.id: r.gold_answers for r in records}
-    ranks = [r.gold_rank for r in records]
-    answerable_ranks = [r.gold_rank for r in records if r.has_answer]
-    latency = {
-        stage: {
-            "p50": metrics.percentile(values, 50),
-            "p95": metrics.percentile(values, 95),
-            "mean": sum(values) / len(values) if values else None,
-        }
-        for stage in STAGES
-        if (values := [r.timings_ms[stage] for r in records if stage in r.timings_ms])
-    }
-    failures: dict[str, int] = {}
-    for r in records:
-        key = r.failed_stage or "right"
-        failures[key] = failures.get(key, 0) + 1
-    return {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "config": config,
-        "questions": {
-            "total": len(records),
-            "has_answer": sum(r.has_answer for r in records),
-            "no_answer": sum(not r.has_answer for r in records),
-        },
-        "ingest": ingest,
-        "end_to_end": _scores(records, "prediction"),
-        "oracle": _scores(records, "oracle_prediction"),
-        "retrieval": {
-            "recall_at": {str(k): metrics.recall_at_k(ranks, k) for k in RECALL_KS},
-            "mrr": metrics.mean_reciprocal_rank(ranks),
-            "has_answer_recall_at": {str(k): metrics.recall_at_k(answerable_ranks, k) for k in RECALL_KS},
-            "gold_in_read_passages": sum(r.gold_retrieved for r in records) / len(records),
-            "top_k_read": top_k,
-        },
-        "no_answer": {
-            "end_to_end": metrics.no_answer_stats({r.id: r.prediction for r in records}, golds).as_dict(),
-            "oracle": metrics.no_answer_stats({r.id: r.oracle_prediction for r in records}, golds).as_dict(),
-            "threshold_used": threshold,
-            # Answer when the score is >= threshold; reported, never applied. "best_score":
-            # the best span's start+end logit (the pipeline's rule, comparable to
-            # threshold_used); "margin": best span score minus the [CLS] null score.
-            "best_threshold": {
-                "end_to_end_best_score": _threshold(records, "best_span", lambda r: r.best_score),
-                "end_to_end_margin": _threshold(records, "best_span", lambda r: _margin(r.best_score, r.null_score)),
-                "oracle_best_score": _threshold(records, "oracle_best_span", lambda r: r.oracle_score),
-                "oracle_margin": _threshold(
-                    records, "oracle_best_span", lambda r: _margin(r.oracle_score, r.oracle_null_score)
-                ),
-            },
-        },
-        "threshold_curve": _curve(records),
-        "failures": failures,
-        "latency_ms": latency,
-        "throughput": {
-            "ask_seconds": ask_seconds,
-            "questions_per_s": len(records) / ask_seconds if ask_seconds else None,
-        },
-    }
 
 
 def load_records(path: str | Path) -> list[dict[str, Any]]:

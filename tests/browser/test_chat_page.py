@@ -122,6 +122,45 @@ def test_answer_highlight_is_the_api_answer(page: Page, server: Server):
         assert first_other.locator(".passage mark").text_content() == others[0]["text"]
 
 
+def test_one_answer_lists_every_place_and_low_confidence_is_tentative(page: Page, server: Server):
+    """Two documents say who founded the observatory: one answer, the other place listed under it;
+    the card is styled tentative exactly when the calibrated confidence is below one half."""
+    fact = "The Kestrel observatory was founded in 1962 by the astronomer Ingrid Solvang."
+    texts = {
+        "Observatory history": f"{fact} It stands on a ridge above the fjord.",
+        "Observatory visitor guide": f"Visitors often ask about its origins. {fact} Tours start at noon.",
+    }
+    for title, text in texts.items():
+        response = server.http.post("/documents", json={"text": text, "title": title})
+        assert response.status_code in (200, 201), response.text
+    question = "Who founded the Kestrel observatory?"
+    try:
+        expected = api_ask(server, question)
+        assert not expected["no_answer"], expected
+        best = expected["answers"][0]
+        assert "Solvang" in best["text"]
+        assert len(best["citations"]) >= 2, best["citations"]
+        reply = ask(page, question)
+        card = reply.locator(".answer-primary")
+        places = card.locator(".other-places .other-place")
+        expect(places).to_have_count(len(best["citations"]) - 1)
+        expect(card.locator(".other-places-title")).to_contain_text("Also found in")
+        other_titles = {c["title"] for c in best["citations"][1:]}
+        assert {places.nth(i).locator(".source-title").text_content() for i in range(places.count())} == other_titles
+        if best["confidence"] < 0.5:
+            expect(card).to_have_class(re.compile(r"\banswer-tentative\b"))
+            expect(card.locator(".tentative-note")).to_be_visible()
+        else:
+            expect(card).not_to_have_class(re.compile(r"\banswer-tentative\b"))
+        places.first.get_by_role("button", name=re.compile("View")).click()
+        expect(page.locator("#viewer-title")).to_have_text(best["citations"][1]["title"])
+        expect(page.locator("#viewer-body mark")).to_have_text(best["citations"][1]["text"])
+        page.keyboard.press("Escape")
+    finally:
+        for title in texts:
+            delete_via_api(server, title)
+
+
 def test_shift_enter_adds_a_line_without_sending(page: Page):
     box = page.get_by_label("Your question")
     box.click()

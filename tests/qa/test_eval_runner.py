@@ -10,6 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from qa.eval.cli import eval_command
+from qa.eval.misses import MISS_CLASSES
 from qa.eval.runner import fresh_index_dir, load_records, select_questions
 from qa.eval.squad import load_squad
 
@@ -132,6 +133,11 @@ def test_report_json_has_sane_numbers(eval_out: Path) -> None:
     assert report["latency_ms"]["total"]["p50"] >= report["latency_ms"]["read"]["p50"]
     assert report["throughput"]["questions_per_s"] > 0
     assert sum(report["failures"].values()) == 5
+    assert set(report["failures"]) <= {"right", *MISS_CLASSES}
+    cal = report["calibration"]
+    assert 0 <= cal["right_rate"] <= 1
+    assert cal["ece"] is None or 0 <= cal["ece"] <= 1
+    assert sum(b["count"] for b in cal["reliability"]) in (0, 5)
     curve = report["threshold_curve"]
     assert len(curve) > 1 and curve == sorted(curve, key=lambda p: p["threshold"])
     assert max(p["f1"] for p in curve) <= best["f1"] + 1e-9  # no grid point beats the best threshold
@@ -148,8 +154,9 @@ def test_predictions_cite_their_paragraphs(eval_out: Path, squad_files: tuple[Pa
     ]
     contexts = {p.id: p.context for p in load_squad(squad_files).paragraphs}
     for r in records:
-        assert set(r) >= {"question", "gold_answers", "prediction", "citation", "best_score", "failed_stage"}
-        assert r["failed_stage"] in (None, "retrieval", "reading", "no-answer")
+        assert set(r) >= {"question", "gold_answers", "prediction", "citation", "best_score", "miss", "confidence"}
+        assert r["miss"] is None or r["miss"] in MISS_CLASSES
+        assert r["confidence"] is None or 0 <= r["confidence"] <= 1
         if r["prediction"]:
             c = r["citation"]
             # The promise, through the whole evaluation: the cited document slices to the answer.
@@ -157,7 +164,11 @@ def test_predictions_cite_their_paragraphs(eval_out: Path, squad_files: tuple[Pa
         else:
             assert r["citation"] is None
         if r["exact"] == 1.0:
-            assert r["failed_stage"] is None
+            assert r["miss"] is None
+        elif not r["has_answer"]:
+            assert r["miss"] == "answered-unanswerable"
+        elif not r["prediction"]:
+            assert r["miss"] in ("retrieval", "abstained")
     unanswerable = next(r for r in records if r["id"] == "q-voyager-cost")
     assert unanswerable["gold_answers"] == [] and unanswerable["has_answer"] is False
     who = next(r for r in records if r["id"] == "q-bakery-who")
@@ -169,8 +180,8 @@ def test_predictions_cite_their_paragraphs(eval_out: Path, squad_files: tuple[Pa
 def test_report_html_is_a_page_with_embedded_plots(eval_out: Path) -> None:
     page = (eval_out / "report.html").read_text()
     assert page.startswith("<!doctype html>")
-    assert page.count('src="data:image/png;base64,') == 4
-    assert "Who opened the Golden Crust bakery?" in page or "Lost in" in page
+    assert page.count('src="data:image/png;base64,') == 5  # with the reliability diagram
+    assert "Where questions are lost" in page and "Reliability" in page
     assert "http://" not in page and "https://" not in page  # readable offline
 
 
