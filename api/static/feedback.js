@@ -2,10 +2,10 @@
  *
  * Each reply app.js shows is announced with a "spanqa:reply" event ({question, result}); this
  * file adds "Right" / "Wrong" buttons (thumbs up / down) to each answer card and to a "no answer"
- * reply. On "Wrong" the person can select the right words in the document view (the viewer dialog gets a bar while
- * a correction is pending), say the documents do not hold the answer, or just mark it wrong.
- * Offsets sent are Unicode code points into the document's stored text, as the API counts them.
- * Text from documents or the API is only inserted as text nodes.
+ * reply. On "Wrong" the person can select the right words in the document view (the viewer dialog
+ * gets a bar while a correction is pending), say the documents do not hold the answer, or just
+ * mark it wrong. Offsets sent are Unicode code points into the document's stored text, as the API
+ * counts them. Text from documents or the API is only inserted as text nodes.
  */
 "use strict";
 
