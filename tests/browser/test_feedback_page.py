@@ -21,7 +21,7 @@ from qa.cli import app  # noqa: E402
 from qa.reader_choice import read_choice  # noqa: E402
 from qa.settings import get_settings  # noqa: E402
 from tests.browser.conftest import REPO, Server  # noqa: E402
-from tests.browser.test_chat_page import ask  # noqa: E402
+from tests.browser.test_chat_page import STATION_QUESTION, STATION_TEXT, ask  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -63,8 +63,8 @@ SPAN_ON_SCREEN = """([from, to]) => {
 def select_in_viewer(page: Page, words: str) -> None:
     """Selects `words` in the document view by dragging the mouse over them, as a person would."""
     text = page.locator("#viewer-body .doc-text").text_content() or ""
-    start = text.index(words)
-    box = page.evaluate(SPAN_ON_SCREEN, [start, start + len(words)])
+    start = len(text[: text.index(words)].encode("utf-16-le")) // 2  # the page counts UTF-16 code units
+    box = page.evaluate(SPAN_ON_SCREEN, [start, start + len(words.encode("utf-16-le")) // 2])
     page.mouse.move(box["x0"], box["y0"])
     page.mouse.down()
     page.mouse.move(box["x1"], box["y1"], steps=8)
@@ -179,3 +179,22 @@ def test_no_answer_confirmed_and_answers_marked_wrong_without_words(page: Page, 
     expect(card.locator(".feedback-status")).to_have_text("Thanks: recorded as wrong.")
     newest = server.http.get("/feedback", params={"limit": 1}).json()["feedback"][0]
     assert (newest["question"], newest["verdict"], newest["correction"]) == (CONFIRMED, "wrong", None)
+
+
+def test_a_selection_after_characters_outside_the_bmp_is_sent_in_code_points(page: Page, server: Server):
+    """JavaScript counts an emoji as two code units, the API as one code point: the span must hold."""
+    added = server.http.post("/documents", json={"id": "station", "title": "Station notes", "text": STATION_TEXT})
+    assert added.status_code == 201, added.text
+    try:
+        card = ask(page, STATION_QUESTION).locator(".answer-primary")
+        card.get_by_role("button", name="Wrong:").click()
+        card.get_by_role("button", name="Select the right words in the document").click()
+        select_in_viewer(page, "the glaciologist Mireille Okonkwo")
+        page.get_by_role("button", name="Send selected words as the right answer").click()
+        expect(page.locator("#viewer")).to_be_hidden()
+        newest = server.http.get("/feedback", params={"limit": 1}).json()["feedback"][0]
+        correction = newest["correction"]
+        assert correction["text"] == "the glaciologist Mireille Okonkwo"
+        assert STATION_TEXT[correction["start"] : correction["end"]] == correction["text"]
+    finally:
+        server.http.delete("/documents/station")
