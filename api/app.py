@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,14 +12,27 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
-from api.routes import ask, documents, feedback, health
+from api.routes import ask, documents, feedback, health, jobs
 from api.security import install_protections
 from errors import SpanqaError
+from qa.jobs.runner import JobRunner
+from qa.jobs.submit import jobs_dir
 from qa.pipeline import Pipeline
 from qa.settings import Settings, get_settings
 
 logger = logging.getLogger("spanqa")
 STATIC_DIR = Path(__file__).parent / "static"
+
+
+@contextmanager
+def _job_runner(app: FastAPI, pipeline: Pipeline) -> Iterator[None]:
+    """The background thread ingesting jobs (qa.jobs.runner), from startup to shutdown."""
+    app.state.job_runner = runner = JobRunner(pipeline, jobs_dir(pipeline.settings), pipeline.settings.job_batch_files)
+    runner.start()
+    try:
+        yield
+    finally:
+        runner.stop()
 
 
 def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
@@ -29,7 +42,8 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if pipeline is not None:
             app.state.pipeline = pipeline
-            yield
+            with _job_runner(app, pipeline):
+                yield
             return
         try:
             app.state.pipeline = Pipeline.from_settings(settings or get_settings())
@@ -38,7 +52,8 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
             raise
         try:
             app.state.pipeline.warm_up()  # the first question should not pay for lazy initialisation
-            yield
+            with _job_runner(app, app.state.pipeline):
+                yield
         finally:
             app.state.pipeline.close()
 
@@ -53,6 +68,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.include_router(ask.router)
     app.include_router(documents.router)
     app.include_router(health.router)
+    app.include_router(jobs.router)
     app.include_router(feedback.router)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -4,6 +4,7 @@
 - `VectorSearch`: nearest chunks to a query vector, and stored vectors by chunk id.
 - `KeywordSearch`: BM25 over the chunks' text (`store.keyword`, kept in step with every write).
 - `StoreAdmin`: what `spanqa index ...` needs (checks, vector counts, re-embedding, closing).
+- `JobStore`: background ingestion jobs and their files (`store.jobs`, `index.store.jobs`).
 - `FeedbackStore`: people's verdicts on answers (`store.feedback`), kept with the documents.
 """
 
@@ -15,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from index.store.jobs import JobStore
 from index.types import Chunk, Document
 
 
@@ -122,9 +124,14 @@ class FeedbackStore(Protocol):
 
 
 class Store(DocumentStore, VectorSearch, StoreAdmin, Protocol):
-    """A whole backend: documents, vector search, admin; keyword search as `keyword`, feedback as `feedback`."""
+    """A whole backend: documents, vector search, admin, its keyword search as `keyword`, its
+    ingestion jobs as `jobs` and people's feedback on answers as `feedback`."""
 
     @property
     def keyword(self) -> KeywordSearch: ...
+
+    @property
+    def jobs(self) -> JobStore: ...
+
     @property
     def feedback(self) -> FeedbackStore: ...

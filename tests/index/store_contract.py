@@ -19,6 +19,7 @@ import pytest
 from errors import IndexError_
 from index.store.protocol import NO_ANSWER, Feedback, FeedbackSpan
 from index.types import Chunk, Document, Page
+from tests.index.job_store_contract import JobStoreTests
 
 DIM = 8
 
@@ -341,6 +342,7 @@ class StoreContractTests(
     VectorSearchTests,
     KeywordSearchTests,
     ReadOnlyFollowsWriterTests,
+    JobStoreTests,
     FeedbackTests,
 ):
     """Everything a backend must pass."""
