@@ -17,7 +17,7 @@ pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright
 from playwright.sync_api import Locator, Page, expect  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from qa.cli import app  # noqa: E402
+from cli.app import app  # noqa: E402
 from qa.reader_choice import read_choice  # noqa: E402
 from qa.settings import get_settings  # noqa: E402
 from tests.browser.conftest import REPO, Server  # noqa: E402
