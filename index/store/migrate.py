@@ -17,7 +17,7 @@ import numpy as np
 
 from errors import IndexCorrupt, IndexError_
 from index.store.factory import StoreConfig, open_store
-from index.store.protocol import Store
+from index.store.protocol import Feedback, Store
 from index.types import Chunk, Document
 
 
@@ -81,7 +81,7 @@ def document_item(source: Store, doc_id: str) -> tuple[Document, list[Chunk], np
 
 def copy_feedback(source: Store, target: Store, page: int = 500) -> int:
     """Every feedback record of the source into the target, oldest first (ids are the target's own)."""
-    records = []
+    records: list[Feedback] = []
     while batch := source.feedback.list_page(len(records), page):
         records.extend(batch)
     for record in reversed(records):
