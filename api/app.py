@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
-from api.routes import ask, documents, health, jobs
+from api.routes import ask, documents, feedback, health, jobs
 from api.security import install_protections
 from errors import SpanqaError
 from qa.jobs.runner import JobRunner
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.include_router(documents.router)
     app.include_router(health.router)
     app.include_router(jobs.router)
+    app.include_router(feedback.router)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

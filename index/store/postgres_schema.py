@@ -78,7 +78,19 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE keyword_stats SET chunks = (SELECT count(*) FROM chunks),
         tokens = (SELECT COALESCE(sum(token_count), 0) FROM chunks) WHERE shard = 0;
     """,
-    # 3: background ingestion jobs, a queue shared by every replica (postgres_jobs); a claimed file
+    # 3: people's feedback on answers (index.store.postgres_feedback).
+    """
+    CREATE TABLE feedback (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        question text NOT NULL,
+        answer jsonb,
+        verdict text NOT NULL CHECK (verdict IN ('correct', 'wrong')),
+        correction jsonb,
+        created_at double precision NOT NULL
+    );
+    CREATE INDEX feedback_by_created ON feedback (created_at, id);
+    """,
+    # 4: background ingestion jobs, a queue shared by every replica (postgres_jobs); a claimed file
     # names its claimer (`claimed_by`, the key of a session advisory lock that claimer holds).
     """
     CREATE TABLE jobs (
