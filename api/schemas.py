@@ -114,6 +114,18 @@ class AnswerPassage(BaseModel):
         )
 
 
+def _where(c: Citation) -> dict[str, Any]:
+    """The fields CitationOut and AnswerOut share: where the answer stands, in which document and passage."""
+    return {
+        "doc_id": c.doc_id,
+        "title": c.title,
+        "start": c.start,
+        "end": c.end,
+        "page": c.page,
+        "passage": AnswerPassage.of(c),
+    }
+
+
 class CitationOut(BaseModel):
     """One place an answer was found: `document.text[start:end] == text`, the answer's text up to
     normalization (case, punctuation, articles: "February 24, 2022," is "February 24, 2022")."""
@@ -130,12 +142,7 @@ class CitationOut(BaseModel):
     def of(cls, c: Citation) -> CitationOut:
         return cls(
             text=c.text,
-            doc_id=c.doc_id,
-            title=c.title,
-            start=c.start,
-            end=c.end,
-            page=c.page,
-            passage=AnswerPassage.of(c),
+            **_where(c),
         )
 
 
@@ -164,13 +171,8 @@ class AnswerOut(BaseModel):
             text=a.text,
             score=a.score,
             confidence=a.confidence,
-            doc_id=c.doc_id,
-            title=c.title,
-            start=c.start,
-            end=c.end,
-            page=c.page,
             retrieval_score=c.passage.score,
-            passage=AnswerPassage.of(c),
+            **_where(c),
         )
 
 
