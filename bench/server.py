@@ -75,28 +75,21 @@ class Server:
     sampler: RssSampler | None = field(default=None, repr=False)
 
 
+def uvicorn_command(port: int) -> list[str]:
+    """The app (`api.app:create_app --factory`) under uvicorn on 127.0.0.1:`port`, logging warnings only."""
+    options = f"--factory --host 127.0.0.1 --port {port} --log-level warning".split()
+    return [sys.executable, "-m", "uvicorn", "api.app:create_app", *options]
+
+
 @contextmanager
 def serve(data_dir: Path, *, log_dir: Path, startup_timeout_s: float = 300.0) -> Iterator[Server]:
     """Runs `uvicorn api.app:create_app --factory` on `data_dir` until the block ends."""
     port = free_port()
     env = {**os.environ, "SPANQA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     log_path = log_dir / "server.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
     with log_path.open("wb") as log:
         t0 = time.perf_counter()
-        process = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(uvicorn_command(port), cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         sampler = RssSampler(process.pid).start()
         server = Server(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, sampler=sampler)
         try:

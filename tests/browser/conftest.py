@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from bench.server import free_port, uvicorn_command
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_IN_REPO = REPO / "seeds" / "us-cluster-munitions-ukraine.txt"
@@ -57,12 +57,6 @@ def find_chromium() -> str | None:
         if found:
             return found
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def seed_file() -> Path:
@@ -123,19 +117,7 @@ def server(chromium_path, tmp_path_factory) -> Iterator[Server]:
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
+            uvicorn_command(port),
             cwd=REPO,
             env=env,
             stdout=log,
