@@ -93,7 +93,7 @@ def serve(data_dir: Path, *, log_dir: Path, startup_timeout_s: float = 300.0) ->
         sampler = RssSampler(process.pid).start()
         server = Server(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, sampler=sampler)
         try:
-            _wait_ready(server, startup_timeout_s)
+            wait_for_health(server.url, process, log_path, startup_timeout_s)
             server.startup_s = time.perf_counter() - t0
             yield server
         finally:
@@ -106,14 +106,16 @@ def serve(data_dir: Path, *, log_dir: Path, startup_timeout_s: float = 300.0) ->
                 process.wait()
 
 
-def _wait_ready(server: Server, timeout_s: float) -> None:
+def wait_for_health(url: str, process: subprocess.Popen, log_path: Path, timeout_s: float) -> None:
+    """Waits until the server at `url` answers /health: RuntimeError (with its log's tail) when its
+    process exits first, TimeoutError when `timeout_s` pass."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            tail = server.log_path.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"the server exited with {server.process.returncode}:\n{tail}")
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{tail}")
         try:
-            if httpx.get(f"{server.url}/health", timeout=2.0).status_code == 200:
+            if httpx.get(f"{url}/health", timeout=2.0).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
