@@ -21,10 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.server import free_port
 from tests.api.test_postgres_replicas import FACTS
 from tests.fixtures.apps import cli_command, cli_env
 from tests.fixtures.samples import REPO
-from tests.jobs.test_jobs_server import free_port
 
 KILLED_JOB_FILES = 150
 
