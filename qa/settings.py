@@ -90,7 +90,11 @@ class Settings(BaseSettings):
     # Retrieval.
     index_type: Literal["flat", "hnsw"] = "flat"
     top_k: int = Field(default=5, ge=1, le=100, description="passages handed to the reader")
-    embed_batch_size: int = Field(default=64, ge=1)
+    embed_batch_size: int = Field(
+        default=4,
+        ge=1,
+        description="texts per embedding model call; small batches are faster on CPU (README: Ingest)",
+    )
     retrieval: Literal["dense", "bm25", "hybrid"] = Field(
         default="hybrid",
         description="dense (embeddings + FAISS), bm25 (keywords), or hybrid (both, reciprocal rank fusion)",
