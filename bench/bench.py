@@ -15,7 +15,7 @@ import platform
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,9 @@ from bench.corpus import SQUAD_DIR, load_corpus
 from bench.faiss_search import bench_size
 from bench.http_load import load_ask, warm_up
 from bench.ingest import bench_ingest
+from bench.ingest_scaling import SIZES as SCALING_SIZES
+from bench.ingest_scaling import bench_scaling
+from bench.ingest_scaling import markdown as scaling_markdown
 from bench.server import serve
 
 
@@ -36,6 +39,8 @@ class Plan:
     max_paragraphs: int | None  # None = every context of both shared SQuAD files
     requests: dict[int, int]  # concurrency -> requests sent
     faiss: list[tuple[int, int, int | None]]  # (vectors, HNSW queries, flat queries)
+    scaling: tuple[int, ...] = SCALING_SIZES  # corpus sizes (chunks) for single-document POST /documents
+    scaling_posts: int = 30
 
 
 FULL = Plan(
@@ -43,7 +48,9 @@ FULL = Plan(
     requests={1: 60, 4: 100, 16: 160},
     faiss=[(10_000, 200, None), (100_000, 200, None)],
 )
-QUICK = Plan(max_paragraphs=24, requests={1: 4, 4: 8, 16: 16}, faiss=[(10_000, 50, None)])
+QUICK = Plan(
+    max_paragraphs=24, requests={1: 4, 4: 8, 16: 16}, faiss=[(10_000, 50, None)], scaling=(200, 2_000), scaling_posts=3
+)
 MILLION = (1_000_000, 100, 20)  # flat at 1M takes ~0.1 s a query on 2 cores: fewer queries
 
 
@@ -149,6 +156,10 @@ def run(plan: Plan, *, squad_dir: Path, work_dir: Path, console: Console, levers
         console.log(f"faiss: {n:,} vectors")
         faiss_rows.extend(bench_size(n, queries, flat_queries=flat_queries))
     results["faiss"] = faiss_rows
+    console.log(f"ingest scaling: single-document POST /documents at {plan.scaling} chunks")
+    results["ingest_scaling"] = bench_scaling(
+        load_corpus(squad_dir, None), work_dir / "scaling", plan.scaling, plan.scaling_posts, log=console.log
+    )
     # Other processes on the machine skew every number: say how busy it was.
     results["machine"]["load_average_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     return results
@@ -195,7 +206,17 @@ def tables(results: dict[str, Any]) -> list[Table]:
             f"{row['ms_per_query']:.3f}",
             f"{row['recall_at_10']:.3f}",
         )
-    return [t1, t2, t3]
+    t4 = Table(title="Single-document POST /documents as the corpus grows")
+    for col in ("corpus chunks", "posts", "docs/s", "vs smallest"):
+        t4.add_column(col, justify="right")
+    for row in results.get("ingest_scaling", []):
+        t4.add_row(
+            f"{row['corpus_chunks']:,}",
+            str(row["posts"]),
+            f"{row['documents_per_s']:.1f}",
+            f"{100 * row['relative_to_smallest']:.0f}%",
+        )
+    return [t1, t2, t3, t4]
 
 
 def _f(x: float | None, digits: int) -> str:
@@ -243,6 +264,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {row['vectors']:,} | {row['index']} | {row['build_s']:.1f} | {row['ms_per_query']:.3f} |"
             f" {row['recall_at_10']:.3f} |"
         )
+    if results.get("ingest_scaling"):
+        lines += ["", scaling_markdown(results["ingest_scaling"])]
     return "\n".join(lines)
 
 
@@ -264,7 +287,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     plan = QUICK if args.quick else FULL
     if args.with_1m:
-        plan = Plan(plan.max_paragraphs, plan.requests, [*plan.faiss, MILLION])
+        plan = replace(plan, faiss=[*plan.faiss, MILLION])
     console = Console()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="spanqa-bench-") as tmp:

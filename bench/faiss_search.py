@@ -14,13 +14,13 @@ from typing import Any
 import faiss
 import numpy as np
 
-from index.store import _VectorIndex
+from index.store import VectorIndex
 
 DIM = 384
 # The service's own HNSW parameters, so the benchmark measures what `index_type=hnsw` runs.
-HNSW_M = _VectorIndex.HNSW_M
-HNSW_EF_CONSTRUCTION = _VectorIndex.HNSW_EF_CONSTRUCTION
-HNSW_EF_SEARCH = _VectorIndex.HNSW_EF_SEARCH
+HNSW_M = VectorIndex.HNSW_M
+HNSW_EF_CONSTRUCTION = VectorIndex.HNSW_EF_CONSTRUCTION
+HNSW_EF_SEARCH = VectorIndex.HNSW_EF_SEARCH
 
 
 def synthetic_vectors(

@@ -23,9 +23,8 @@ from typing import Literal, get_args
 import numpy as np
 
 from errors import InvalidRequest
-from index.bm25 import BM25Index
 from index.embedder import Embedder
-from index.store import Store
+from index.store import KeywordSearch, Store
 from index.types import Chunk
 from qa.answers import Passage
 from qa.rerank import Reranker
@@ -65,7 +64,7 @@ class Retriever:
         self,
         embedder: Embedder,
         store: Store,
-        bm25: BM25Index | None = None,
+        bm25: KeywordSearch | None = None,
         reranker: Reranker | None = None,
         *,
         mode: Mode = "dense",
@@ -76,7 +75,7 @@ class Retriever:
     ) -> None:
         self.embedder = embedder
         self.store = store
-        self.bm25 = bm25
+        self.bm25 = bm25 if bm25 is not None else store.keyword  # BM25 lives in the store
         self.reranker = reranker
         self.mode = mode
         self.rrf_k = rrf_k

@@ -1,20 +1,16 @@
-"""Documents, chunks, vectors and keyword search behind one store contract.
+"""Documents, chunks, vectors and keyword search behind one store contract (`protocol`).
 
 `open_store(StoreConfig(...))` is the only way to get a store; the names below are what callers use.
 """
 
 from index.store.factory import StoreConfig, open_store
-from index.store.sqlite_faiss import (
-    DB_FILE,
-    INDEX_FILE,
-    INDEX_META_FILE,
-    ChunkSnapshot,
-    DocumentInfo,
-    FaissSqliteStore,
-    IndexType,
-    Store,
-    write_atomically,
-)
+from index.store.faiss_file import INDEX_FILE, INDEX_META_FILE
+from index.store.faiss_index import IndexType, VectorIndex
+from index.store.files import write_atomically
+from index.store.protocol import DocumentInfo, DocumentStore, KeywordSearch, Store, StoreAdmin, VectorSearch
+from index.store.sqlite_db import DB_FILE
+from index.store.sqlite_faiss import FaissSqliteStore
+from index.store.sqlite_reads import ChunkSnapshot
 
 __all__ = [
     "DB_FILE",
@@ -22,10 +18,15 @@ __all__ = [
     "INDEX_META_FILE",
     "ChunkSnapshot",
     "DocumentInfo",
+    "DocumentStore",
     "FaissSqliteStore",
     "IndexType",
+    "KeywordSearch",
     "Store",
+    "StoreAdmin",
     "StoreConfig",
+    "VectorIndex",
+    "VectorSearch",
     "open_store",
     "write_atomically",
 ]

@@ -1,18 +1,22 @@
 """The one place a store is built: `open_store(config)` picks the backend and opens it.
 
-`index` knows nothing about settings: the composition root (`qa.wiring`) turns the settings into a
-`StoreConfig` and calls `open_store`; nothing else constructs a store.
+`index` knows nothing about settings: the composition root turns the settings into a `StoreConfig`
+and calls `open_store`; nothing else constructs a store. Each backend records its name in the index
+it creates and refuses to open an index of another backend.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from index.store.sqlite_faiss import FaissSqliteStore, IndexType
+from index.store.faiss_index import IndexType
+from index.store.protocol import Store
 
-Backend = Literal["sqlite-faiss"]
+Backend = Literal["sqlite-faiss", "memory"]
+BACKENDS: tuple[Backend, ...] = ("sqlite-faiss", "memory")
 
 
 @dataclass(frozen=True)
@@ -29,11 +33,15 @@ class StoreConfig:
     check_model: bool = True  # False: open whatever model the index holds (to rebuild its vectors)
 
 
-def open_store(config: StoreConfig) -> FaissSqliteStore:
-    """Open (or create) the store `config` describes; its keyword index is `store.keyword`."""
+def open_store(config: StoreConfig) -> Store:
+    """Open (or create) the store `config` describes; its keyword search is `store.keyword`."""
+    if config.backend == "memory":
+        from index.store.memory import MemoryStore
+
+        return MemoryStore(dimension=config.dimension, model_name=config.model_name)
     if config.backend != "sqlite-faiss":
-        raise ValueError(f"unknown store backend {config.backend!r}")
-    from index.bm25 import BM25Index  # index.bm25 reads the store's snapshots: imported here, not at the top
+        raise ValueError(f"unknown store backend {config.backend!r}; use one of {', '.join(BACKENDS)}")
+    from index.store.sqlite_faiss import FaissSqliteStore
 
     store = FaissSqliteStore(
         config.data_dir,
@@ -43,5 +51,6 @@ def open_store(config: StoreConfig) -> FaissSqliteStore:
         read_only=config.read_only,
         _check_model=config.check_model,
     )
-    store.keyword = BM25Index(Path(config.data_dir) / "bm25", store)
+    if not config.read_only:  # the bm25s files of schema 1; the keyword index is in SQLite now
+        shutil.rmtree(Path(config.data_dir) / "bm25", ignore_errors=True)
     return store

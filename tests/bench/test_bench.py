@@ -36,5 +36,9 @@ def test_quick_benchmark_writes_its_numbers(tmp_path: Path) -> None:
     assert 0.5 <= rows["hnsw"]["recall_at_10"] <= 1.0
     assert rows["hnsw"]["ms_per_query"] > 0
 
+    scaling = saved["ingest_scaling"]
+    assert [row["corpus_chunks"] for row in scaling] == [200, 2_000]
+    assert all(row["posts"] == 3 and row["documents_per_s"] > 0 for row in scaling)
+
     table = markdown(results)
-    assert "| concurrency 16 |" in table and "CPU cores" in table
+    assert "| concurrency 16 |" in table and "CPU cores" in table and "| 2,000 | 3 |" in table

@@ -1,19 +1,21 @@
-"""BM25 over the store's chunks: in step with SQLite after add, replace, delete, restarts,
-another process's writes and damaged files. Real SQuAD paragraphs; deterministic vectors (BM25
-never reads them)."""
+"""BM25 over the store's chunks (SQLite FTS5): in step with SQLite after add, replace, delete, restarts,
+another process's writes and an upgrade from schema 1. Real SQuAD paragraphs; deterministic vectors
+(BM25 never reads them)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from index.bm25 import POINTER_FILE, BM25Index, tokenize
-from index.store import FaissSqliteStore
+from index.bm25 import tokenize
+from index.store import DB_FILE, FaissSqliteStore, StoreConfig, open_store
+from index.store.memory import MemoryStore
 from index.types import Chunk, Document
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,28 +47,27 @@ def item(doc_id: str, text: str) -> tuple[Document, list[Chunk], np.ndarray]:
 
 @pytest.fixture
 def opened(tmp_path):
-    """Opens (store, bm25) pairs over a data directory; closes every store afterwards."""
+    """Opens stores over a data directory (through the factory); closes them all afterwards."""
     stores: list[FaissSqliteStore] = []
 
-    def open_(directory: Path | None = None, **options) -> tuple[FaissSqliteStore, BM25Index]:
-        directory = directory or tmp_path / "data"
-        store = FaissSqliteStore(directory, dimension=DIM, model_name="test", **options)
+    def open_(directory: Path | None = None, read_only: bool = False) -> FaissSqliteStore:
+        config = StoreConfig(directory or tmp_path / "data", DIM, "test", read_only=read_only)
+        store = open_store(config)
+        assert isinstance(store, FaissSqliteStore)
         stores.append(store)
-        return store, BM25Index(directory / "bm25", store)
+        return store
 
     yield open_
     for store in stores:
         store.close()
 
 
-def found_docs(bm25: BM25Index, store: FaissSqliteStore, query: str, k: int = 10) -> list[str]:
-    return [c.doc_id for c in store.get_chunks([i for i, _ in bm25.search(query, k)])]
+def found_docs(store, query: str, k: int = 10) -> list[str]:
+    return [c.doc_id for c in store.get_chunks([i for i, _ in store.keyword.search(query, k)])]
 
 
-def assert_in_step(store: FaissSqliteStore, bm25: BM25Index) -> None:
-    bm25.check()
-    assert bm25.generation == store.generation()
-    assert len(bm25) == store.count_chunks()
+def assert_in_step(store: FaissSqliteStore) -> None:
+    assert store.verify() == []  # includes: every chunk in the keyword index, no row of a lost chunk
 
 
 def test_tokenize_lowercases_stems_and_drops_stop_words():
@@ -74,112 +75,97 @@ def test_tokenize_lowercases_stems_and_drops_stop_words():
 
 
 def test_add_replace_delete_keep_bm25_in_step(opened, contexts):
-    store, bm25 = opened()
-    assert bm25.search("anything", 5) == []
+    store = opened()
+    assert store.keyword.search("anything", 5) == []
     store.add_many([item(f"ctx-{i}", text) for i, text in enumerate(contexts)])
     store.add(*item("part", "The replacement valve is part XQ7731B. It ships from Rotterdam."))
-    assert found_docs(bm25, store, "Which part is XQ7731B?")[:1] == ["part"]
-    assert_in_step(store, bm25)
+    assert found_docs(store, "Which part is XQ7731B?")[:1] == ["part"]
+    assert_in_step(store)
 
     store.add(*item("part", "The replacement valve is part ZR2209K. It ships from Rotterdam."))
-    assert "part" not in found_docs(bm25, store, "XQ7731B")
-    assert found_docs(bm25, store, "ZR2209K") == ["part"]
-    assert_in_step(store, bm25)
+    assert "part" not in found_docs(store, "XQ7731B")
+    assert found_docs(store, "ZR2209K") == ["part"]
+    assert_in_step(store)
 
     assert store.delete("part")
-    assert found_docs(bm25, store, "ZR2209K Rotterdam valve") == []
-    assert_in_step(store, bm25)
+    assert found_docs(store, "ZR2209K Rotterdam valve") == []
+    assert_in_step(store)
 
 
 def test_search_orders_by_score_and_filters_by_document(opened, contexts):
-    store, bm25 = opened()
+    store = opened()
     store.add_many([item(f"ctx-{i}", text) for i, text in enumerate(contexts)])
-    hits = bm25.search("university students library", 8)
+    hits = store.keyword.search("university students library", 8)
     assert hits and all(score > 0 for _, score in hits)
     assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
-    only = {"ctx-3", "ctx-7"}
-    filtered = bm25.search("university students library", 8, doc_ids=only)
-    assert {c.doc_id for c in store.get_chunks([i for i, _ in filtered])} <= only
-    assert bm25.search("university", 8, doc_ids=[]) == []
-    scores = bm25.scores_of("university students library", [i for i, _ in hits])
+    only = {store.get_chunks([hits[-1][0]])[0].doc_id, "ctx-7"}
+    filtered = store.keyword.search("university students library", 8, doc_ids=only)
+    assert filtered and {c.doc_id for c in store.get_chunks([i for i, _ in filtered])} <= only
+    assert store.keyword.search("university", 8, doc_ids=[]) == []
+    scores = store.keyword.scores_of("university students library", [i for i, _ in hits])
     assert scores == pytest.approx(dict(hits))
+    unrelated = store.chunks_of("ctx-0")[0].id
+    assert store.keyword.scores_of("zzzqqq", [unrelated]) == {unrelated: 0.0}
 
 
-def test_restart_reuses_the_saved_index_when_current(opened, contexts, tmp_path):
-    store, bm25 = opened()
+def test_scores_are_bm25_as_the_memory_backend_computes_it(opened, contexts):
+    """FTS5's bm25() and the in-memory Python BM25 (same tokens, k1, b and IDF) agree."""
+    store, memory = opened(), MemoryStore(dimension=DIM, model_name="test")
+    items = [item(f"ctx-{i}", text) for i, text in enumerate(contexts)]
+    store.add_many(items)
+    memory.add_many(items)
+    for query in ("university students library", "Norman conquest of England in 1066", "river city"):
+        fts, python = store.keyword.search(query, 10), memory.keyword.search(query, 10)
+        assert [i for i, _ in fts] == [i for i, _ in python]
+        assert [s for _, s in fts] == pytest.approx([s for _, s in python], rel=1e-4)
+
+
+def test_restart_gives_the_same_results(opened, contexts):
+    store = opened()
     store.add_many([item(f"ctx-{i}", text) for i, text in enumerate(contexts)])
-    before = bm25.search("city population river", 10)
-    pointer = json.loads((tmp_path / "data" / "bm25" / POINTER_FILE).read_text())
-    assert pointer["generation"] == store.generation()
+    before = store.keyword.search("city population river", 10)
     store.close()
-
-    store, bm25 = opened()
-    assert bm25._load() is not None  # the files on disk are current: no rebuild needed
-    assert bm25.search("city population river", 10) == before
-    assert_in_step(store, bm25)
+    store = opened()
+    assert store.keyword.search("city population river", 10) == before
+    assert_in_step(store)
 
 
-def test_writes_made_without_bm25_are_caught_up_after_restart(opened, contexts, tmp_path):
-    """A process that wrote through the store alone (or crashed before BM25 saved) leaves a stale
-    BM25 folder behind; the next open notices by generation and rebuilds."""
-    store, bm25 = opened()
-    store.add_many([item(f"ctx-{i}", text) for i, text in enumerate(contexts)])
-    store.add(*item("part", "The replacement valve is part XQ7731B."))
-    assert found_docs(bm25, store, "XQ7731B") == ["part"]
-    store.close()
-
-    plain = FaissSqliteStore(tmp_path / "data", dimension=DIM, model_name="test")
-    plain.delete("part")
-    plain.add(*item("other", "Spare part QW5512T replaces it."))
-    plain.close()
-
-    store, bm25 = opened()
-    assert found_docs(bm25, store, "XQ7731B") == []
-    assert found_docs(bm25, store, "QW5512T") == ["other"]
-    assert_in_step(store, bm25)
-
-
-@pytest.mark.parametrize("damage", ["pointer", "rows", "model", "folder"])
-def test_damaged_files_are_rebuilt_from_sqlite(opened, contexts, tmp_path, damage):
-    store, bm25 = opened()
+def test_an_index_of_schema_1_is_upgraded_at_open(opened, contexts, tmp_path):
+    """Indexes written before FTS5 (schema 1, no keyword table) get their keyword index built from
+    the stored chunks when first opened for writing; a read-only open is told to let a writer do it."""
+    store = opened()
     store.add_many([item(f"ctx-{i}", text) for i, text in enumerate(contexts)])
     store.add(*item("part", "The replacement valve is part XQ7731B."))
+    expected = store.keyword.search("replacement valve river", 10)
     store.close()
-    folder = tmp_path / "data" / "bm25"
-    current = folder / json.loads((folder / POINTER_FILE).read_text())["folder"]
-    if damage == "pointer":
-        (folder / POINTER_FILE).write_text("{not json")
-    elif damage == "rows":
-        rows = json.loads((current / "rows.json").read_text())
-        rows["chunk_ids"] = rows["chunk_ids"][:-1]
-        rows["doc_ids"] = rows["doc_ids"][:-1]
-        (current / "rows.json").write_text(json.dumps(rows))
-    elif damage == "model":
-        (current / "data.csc.index.npy").write_bytes(b"garbage")
-    else:
-        for path in current.iterdir():
-            path.unlink()
-        current.rmdir()
+    with sqlite3.connect(tmp_path / "data" / DB_FILE) as conn:
+        conn.execute("DROP TABLE chunks_fts")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.close()
+    (tmp_path / "data" / "bm25").mkdir()  # what bm25s left behind
 
-    store, bm25 = opened()
-    assert found_docs(bm25, store, "XQ7731B") == ["part"]
-    assert_in_step(store, bm25)
+    with pytest.raises(Exception, match="schema version 1"):
+        opened(read_only=True)
+    store = opened()
+    assert store.keyword.search("replacement valve river", 10) == expected
+    assert found_docs(store, "XQ7731B") == ["part"]
+    assert_in_step(store)
+    assert not (tmp_path / "data" / "bm25").exists()
 
 
-def test_a_read_only_process_follows_the_writer(opened, contexts, tmp_path):
-    writer, _ = opened()
+def test_a_read_only_process_follows_the_writer(opened, contexts):
+    writer = opened()
     writer.add_many([item(f"ctx-{i}", text) for i, text in enumerate(contexts[:5])])
-    reader, bm25 = opened(read_only=True)
-    assert found_docs(bm25, reader, "XQ7731B") == []
+    reader = opened(read_only=True)
+    assert found_docs(reader, "XQ7731B") == []
     writer.add(*item("part", "The replacement valve is part XQ7731B."))
-    assert found_docs(bm25, reader, "XQ7731B") == ["part"]
+    assert found_docs(reader, "XQ7731B") == ["part"]
     writer.delete("part")
-    assert found_docs(bm25, reader, "XQ7731B") == []
-    assert bm25.generation == writer.generation()
+    assert found_docs(reader, "XQ7731B") == []
 
 
 def test_searches_during_writes_only_return_stored_chunks(opened, contexts):
-    store, bm25 = opened()
+    store = opened()
     store.add_many([item(f"ctx-{i}", text) for i, text in enumerate(contexts[:10])])
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -187,8 +173,8 @@ def test_searches_during_writes_only_return_stored_chunks(opened, contexts):
     def search() -> None:
         try:
             while not stop.is_set():
-                for chunk_id, _ in bm25.search("river city university war", 5):
-                    assert isinstance(chunk_id, int)
+                hits = store.keyword.search("river city university war", 5)
+                assert all(isinstance(chunk_id, int) and score > 0 for chunk_id, score in hits)
         except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)
 
@@ -203,4 +189,4 @@ def test_searches_during_writes_only_return_stored_chunks(opened, contexts):
     for thread in threads:
         thread.join()
     assert not errors
-    assert_in_step(store, bm25)
+    assert_in_step(store)

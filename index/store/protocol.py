@@ -1,0 +1,85 @@
+"""What callers need from a store, as small Protocols; every backend provides all of them (`Store`).
+
+- `DocumentStore`: documents and their chunks (add, replace, delete, read, list, filter, count).
+- `VectorSearch`: nearest chunks to a query vector, and stored vectors by chunk id.
+- `KeywordSearch`: BM25 over the chunks' text (`store.keyword`, kept in step with every write).
+- `StoreAdmin`: what `spanqa index ...` needs (checks, vector counts, re-embedding, closing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from index.types import Chunk, Document
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A row of the document list: a document without its text."""
+
+    id: str
+    title: str
+    chars: int
+    chunks: int
+    content_type: str
+    source: str | None
+    metadata: dict[str, Any]
+    content_hash: str
+    created_at: float
+    pages: int
+
+
+class DocumentStore(Protocol):
+    def add(self, document: Document, chunks: list[Chunk], vectors: np.ndarray) -> list[Chunk]: ...
+    def add_many(self, items: list[tuple[Document, list[Chunk], np.ndarray]]) -> list[list[Chunk]]: ...
+    def delete(self, doc_id: str) -> bool: ...
+    def get_document(self, doc_id: str) -> Document | None: ...
+    def get_info(self, doc_id: str) -> DocumentInfo | None: ...
+    def list_documents(self, offset: int = 0, limit: int = 50) -> list[DocumentInfo]: ...
+    def count_documents(self) -> int: ...
+    def doc_ids_matching(self, metadata: Mapping[str, Any]) -> list[str]: ...
+    def get_chunks(self, chunk_ids: Sequence[int]) -> list[Chunk]: ...
+    def chunks_of(self, doc_id: str) -> list[Chunk]: ...
+    def count_chunks(self) -> int: ...
+
+
+class VectorSearch(Protocol):
+    dimension: int
+    model_name: str
+
+    def search(
+        self, vector: np.ndarray, k: int, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[Chunk, float]]: ...
+    def chunk_vectors(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]: ...
+
+
+class KeywordSearch(Protocol):
+    def search(self, query: str, k: int, doc_ids: Collection[str] | None = None) -> list[tuple[int, float]]:
+        """The `k` best (chunk id, BM25 score) pairs, best first; only chunks sharing a query term."""
+        ...
+
+    def scores_of(self, query: str, chunk_ids: Collection[int]) -> dict[int, float]:
+        """BM25 scores of these chunks (0.0 for a stored chunk sharing no term with `query`)."""
+        ...
+
+
+class StoreAdmin(Protocol):
+    def check(self) -> None: ...
+    def verify(self) -> list[str]: ...
+    def count_vectors(self) -> int: ...
+    def rebuild_vectors(
+        self, model_name: str, dimension: int, embed: Callable[[list[str]], np.ndarray], batch_size: int = 256
+    ) -> None: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class Store(DocumentStore, VectorSearch, StoreAdmin, Protocol):
+    """A whole backend: documents, vector search, admin, and its keyword search as `keyword`."""
+
+    @property
+    def keyword(self) -> KeywordSearch: ...

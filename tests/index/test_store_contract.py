@@ -1,0 +1,46 @@
+"""Every store backend against the store contract (tests/index/store_contract.py).
+
+A new backend (PostgreSQL) adds a class here with its `store` and `open_read_only` fixtures.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from index.store import StoreConfig, open_store
+from tests.index.store_contract import DIM, StoreContractTests
+
+
+class TestMemoryStore(StoreContractTests):
+    @pytest.fixture
+    def store(self, tmp_path):
+        store = open_store(StoreConfig(tmp_path, DIM, "test", backend="memory"))
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def open_read_only(self):
+        return None
+
+
+@pytest.mark.parametrize("index_type", ["flat", "hnsw"], indirect=False)
+class TestFaissSqliteStore(StoreContractTests):
+    @pytest.fixture
+    def store(self, tmp_path, index_type):
+        store = open_store(StoreConfig(tmp_path / "data", DIM, "test", index_type=index_type))
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def open_read_only(self, tmp_path, index_type):
+        opened = []
+
+        def open_():
+            opened.append(
+                open_store(StoreConfig(tmp_path / "data", DIM, "test", index_type=index_type, read_only=True))
+            )
+            return opened[-1]
+
+        yield open_
+        for store in opened:
+            store.close()
