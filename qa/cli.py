@@ -391,21 +391,30 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.auth import refusal_to_serve
+    from api.request_log import configure_logging
 
     settings: Settings = get_settings()
+    settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
+    refusal = refusal_to_serve(settings)
+    if refusal:
+        err_console.print(f"[red]error:[/red] {refusal}", highlight=False)
+        raise typer.Exit(2)
+    configure_logging(settings.log_format)
     pipeline = _pipeline()
     try:
         if seed_if_empty and pipeline.store.count_documents() == 0:
             summary = ingest_with_progress(pipeline, [settings.seeds_dir])
             console.print(f"indexed {len(summary.of('added'))} seed documents from {settings.seeds_dir}")
         app_ = create_app(settings, pipeline=pipeline)
-        uvicorn.run(app_, host=host or settings.host, port=port or settings.port)
+        uvicorn.run(app_, host=settings.host, port=settings.port, log_config=None)
     finally:
         pipeline.close()
 
 
 from qa.calibration_cli import calibrate_command  # noqa: E402
 from qa.eval.cli import eval_command  # noqa: E402
+from qa.keys_cli import keys_app  # noqa: E402
 from train.command import reader_app, train_reader_command  # noqa: E402
 
 app.command("eval", help="Evaluate on SQuAD-format data: EM/F1, recall@k, oracle, latency; writes reports.")(
@@ -416,6 +425,7 @@ app.command("calibrate", help="Fit the confidence calibrator on labelled questio
 )
 app.command("train-reader", help="Fine-tune an extractive reader on SQuAD-format data.")(train_reader_command)
 app.add_typer(reader_app, name="reader")
+app.add_typer(keys_app, name="keys")
 
 
 def main() -> None:  # pragma: no cover

@@ -179,6 +179,20 @@ class Settings(BaseSettings):
     )
     ingest_wait_s: float = Field(default=10.0, ge=0, description="how long an upload waits for an ingest slot")
 
+    # Access (README, "Keys and access"): API keys, rate limits, metrics, logs.
+    auth: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="require an API key: auto = on when serving on a non-loopback address, else once a key exists",
+    )
+    rate_limit_ask: str = Field(
+        default="", description="asks per key (per client address when auth is off), e.g. 60/minute; empty = none"
+    )
+    rate_limit_write: str = Field(
+        default="", description="document writes, jobs and feedback per key (or client address), e.g. 30/minute"
+    )
+    metrics_public: bool = Field(default=False, description="serve /metrics without a key even when auth is on")
+    log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per log line")
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap >= self.chunk_tokens:
