@@ -81,7 +81,9 @@ def create_app(
     )
     app.add_middleware(metrics.RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(RequestIds)
-    app.include_router(ask.router, dependencies=[Depends(require(write="reader", limit="ask"))], responses=AUTH_RESPONSES)
+    app.include_router(
+        ask.router, dependencies=[Depends(require(write="reader", limit="ask"))], responses=AUTH_RESPONSES
+    )
     app.include_router(documents.router, dependencies=[Depends(require())], responses=AUTH_RESPONSES)
     app.include_router(keys.router, responses=AUTH_RESPONSES)
     metrics_auth = [] if settings.metrics_public else [Depends(require())]

@@ -34,7 +34,7 @@ def test_metrics_count_requests_stages_answers_and_the_index(base_settings, embe
         assert requests[("GET", "/documents/{doc_id:path}", "404")] == 1
         assert requests[("POST", "/documents", "201")] == 1  # the seed upload
         stages = {s.labels["stage"] for s in families["spanqa_ask_stage_seconds"].samples}
-        assert {"embed", "search"} <= stages
+        assert {"embed", "search", "read"} <= stages
         asks = sum(s.value for s in families["spanqa_asks"].samples if s.name.endswith("_total"))
         assert asks == 1
         store = client.app.state.pipeline.store
