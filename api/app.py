@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -17,15 +17,28 @@ from api.audit_writes import AuditWrites
 from api.auth import AUTH_RESPONSES, Access, RateLimits, require
 from api.errors import install_error_handlers
 from api.request_log import RequestIds, install_request_id_on_records
-from api.routes import ask, documents, health, keys
+from api.routes import ask, documents, health, jobs, keys
 from api.security import install_protections
 from errors import SpanqaError
 from index.store import KeyStore, open_key_store
+from qa.jobs.runner import JobRunner
+from qa.jobs.submit import jobs_dir
 from qa.pipeline import Pipeline
 from qa.settings import Settings, get_settings
 
 logger = logging.getLogger("spanqa")
 STATIC_DIR = Path(__file__).parent / "static"
+
+
+@contextmanager
+def _job_runner(app: FastAPI, pipeline: Pipeline) -> Iterator[None]:
+    """The background thread ingesting jobs (qa.jobs.runner), from startup to shutdown."""
+    app.state.job_runner = runner = JobRunner(pipeline, jobs_dir(pipeline.settings), pipeline.settings.job_batch_files)
+    runner.start()
+    try:
+        yield
+    finally:
+        runner.stop()
 
 
 def create_app(
@@ -39,7 +52,8 @@ def create_app(
         if pipeline is not None:
             app.state.pipeline = pipeline
             _watch_store(app)
-            yield
+            with _job_runner(app, pipeline):
+                yield
             return
         try:
             app.state.pipeline = Pipeline.from_settings(settings or get_settings())
@@ -49,7 +63,8 @@ def create_app(
         try:
             app.state.pipeline.warm_up()  # the first question should not pay for lazy initialisation
             _watch_store(app)
-            yield
+            with _job_runner(app, app.state.pipeline):
+                yield
         finally:
             app.state.pipeline.close()
 
@@ -91,6 +106,7 @@ def create_app(
         metrics.router, dependencies=metrics_auth, responses={} if settings.metrics_public else AUTH_RESPONSES
     )
     app.include_router(health.router)
+    app.include_router(jobs.router, dependencies=[Depends(require())], responses=AUTH_RESPONSES)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -103,4 +119,8 @@ def create_app(
 
 def _watch_store(app: FastAPI) -> None:
     store = app.state.pipeline.store
-    app.state.metrics.watch_store(lambda: (store.count_documents(), store.count_chunks()))
+
+    def counts() -> dict[str, int]:
+        return {"documents": store.count_documents(), "chunks": store.count_chunks(), "jobs": store.jobs.count_jobs()}
+
+    app.state.metrics.watch_store(counts)

@@ -1,6 +1,6 @@
 """Prometheus metrics (prometheus-client), one registry per app: requests by route template and status,
 request latency, ask latency per stage (from the answer's `timings_ms`), answers vs no-answers, and the
-documents and chunks counts read from the store at each scrape. Served by `GET /metrics`."""
+documents, chunks and jobs counts read from the store at each scrape. Served by `GET /metrics`."""
 
 from __future__ import annotations
 
@@ -17,15 +17,14 @@ _STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 
 
 
 class StoreCounts(Collector):
-    """Gauges read when scraped: `spanqa_documents` and `spanqa_chunks`."""
+    """Gauges read when scraped, e.g. `spanqa_documents`, `spanqa_chunks`, `spanqa_jobs`."""
 
-    def __init__(self, counts: Callable[[], tuple[int, int]]) -> None:
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
         self.counts = counts
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        documents, chunks = self.counts()
-        yield GaugeMetricFamily("spanqa_documents", "Documents in the index", value=documents)
-        yield GaugeMetricFamily("spanqa_chunks", "Chunks in the index", value=chunks)
+        for name, value in self.counts().items():
+            yield GaugeMetricFamily(f"spanqa_{name}", f"{name.capitalize()} in the store", value=value)
 
 
 class Metrics:
@@ -46,7 +45,7 @@ class Metrics:
         )
         self.answers = Counter("spanqa_asks", "Questions asked, by outcome", ["outcome"], registry=self.registry)
 
-    def watch_store(self, counts: Callable[[], tuple[int, int]]) -> None:
+    def watch_store(self, counts: Callable[[], dict[str, int]]) -> None:
         self.registry.register(StoreCounts(counts))
 
     def observe_ask(self, no_answer: bool, timings_ms: dict[str, float]) -> None:

@@ -28,6 +28,7 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 BODY_TYPES = ("application/json", "multipart/form-data")
 UPLOAD_PATH = "/documents"
+JOBS_PATH = "/jobs"  # POST: many files at once, its own body limit (max_job_bytes)
 ASK_PATH = "/ask"
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and the small form fields beside the file
 CONTENT_SECURITY_POLICY = (
@@ -45,11 +46,14 @@ _API_DOCS = ("/docs", "/redoc")  # FastAPI's pages load Swagger UI / ReDoc from 
 def install_protections(app: FastAPI, settings: Settings) -> None:
     """Adds the middleware (the last added runs first) and declares the errors they answer in the schema."""
 
-    def is_upload(scope: Scope) -> bool:
-        return scope["method"] == "POST" and scope["path"].rstrip("/") == UPLOAD_PATH
+    def is_upload(scope: Scope) -> bool:  # POST /documents or POST /jobs: both count as ingests at once
+        return scope["method"] == "POST" and scope["path"].rstrip("/") in (UPLOAD_PATH, JOBS_PATH)
 
     def body_limit(scope: Scope) -> int:
-        return settings.max_upload_bytes + MULTIPART_OVERHEAD if is_upload(scope) else settings.max_json_bytes
+        if not is_upload(scope):
+            return settings.max_json_bytes
+        limit = settings.max_job_bytes if scope["path"].rstrip("/") == JOBS_PATH else settings.max_upload_bytes
+        return limit + MULTIPART_OVERHEAD
 
     app.add_middleware(
         ConcurrencyLimit, applies=is_upload, limit=settings.max_concurrent_ingests, wait_s=settings.ingest_wait_s
@@ -164,6 +168,6 @@ def _statuses(path: str, method: str, validates: bool) -> list[int]:
         statuses += [400, 403, 415]  # 400: a body that does not parse, a multipart body over the part counts
     if path == ASK_PATH:
         statuses.append(504)
-    if path == UPLOAD_PATH and method == "POST":
+    if path in (UPLOAD_PATH, JOBS_PATH) and method == "POST":
         statuses.append(503)
     return statuses

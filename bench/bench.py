@@ -41,6 +41,8 @@ class Plan:
     faiss: list[tuple[int, int, int | None]]  # (vectors, HNSW queries, flat queries)
     scaling: tuple[int, ...] = SCALING_SIZES  # corpus sizes (chunks) for single-document POST /documents
     scaling_posts: int = 30
+    pg_vectors: int = 20_000  # pgvector HNSW alone at this size (0: skip); README has 1M (bench.pg_vectors)
+    backends: bool = True  # SQLite + FAISS vs PostgreSQL on the ingested corpus (bench.pg_backends)
 
 
 FULL = Plan(
@@ -49,7 +51,13 @@ FULL = Plan(
     faiss=[(10_000, 200, None), (100_000, 200, None)],
 )
 QUICK = Plan(
-    max_paragraphs=24, requests={1: 4, 4: 8, 16: 16}, faiss=[(10_000, 50, None)], scaling=(200, 2_000), scaling_posts=3
+    max_paragraphs=24,
+    requests={1: 4, 4: 8, 16: 16},
+    faiss=[(10_000, 50, None)],
+    scaling=(200, 2_000),
+    scaling_posts=3,
+    pg_vectors=0,
+    backends=False,
 )
 MILLION = (1_000_000, 100, 20)  # flat at 1M takes ~0.1 s a query on 2 cores: fewer queries
 
@@ -160,9 +168,32 @@ def run(plan: Plan, *, squad_dir: Path, work_dir: Path, console: Console, levers
     results["ingest_scaling"] = bench_scaling(
         load_corpus(squad_dir, None), work_dir / "scaling", plan.scaling, plan.scaling_posts, log=console.log
     )
+    _postgres(plan, results, corpus, data_dir, work_dir, console)
     # Other processes on the machine skew every number: say how busy it was.
     results["machine"]["load_average_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     return results
+
+
+def _postgres(
+    plan: Plan, results: dict[str, Any], corpus: Any, data_dir: Path, work_dir: Path, console: Console
+) -> None:
+    """pgvector alone, and the two store backends on the ingested corpus (a throwaway PostgreSQL)."""
+    if plan.pg_vectors:
+        from bench.pg_vectors import bench_pg_vectors
+
+        console.log(f"pgvector: {plan.pg_vectors:,} vectors")
+        results["pgvector"] = bench_pg_vectors(None, plan.pg_vectors, 200, log=console.log)
+    if plan.backends:
+        from bench.pg_backends import bench_backends
+        from index.embedder import Embedder
+        from qa.settings import Settings
+
+        s = Settings()
+        embedder = Embedder(
+            s.embedding_model, backend=s.backend, onnx_precision=s.onnx_precision, cache_dir=s.model_cache
+        )
+        console.log("store backends: sqlite-faiss vs postgres")
+        results["backends"] = bench_backends(data_dir, corpus.questions[:200], embedder.encode, work_dir / "backends")
 
 
 def tables(results: dict[str, Any]) -> list[Table]:
@@ -216,7 +247,29 @@ def tables(results: dict[str, Any]) -> list[Table]:
             f"{row['documents_per_s']:.1f}",
             f"{100 * row['relative_to_smallest']:.0f}%",
         )
-    return [t1, t2, t3, t4]
+    tables = [t1, t2, t3, t4]
+    if "pgvector" in results:
+        pg = results["pgvector"]
+        t5 = Table(title=f"pgvector HNSW alone ({pg['vectors']:,} vectors, build {pg['build_s']:.0f} s)")
+        for col in ("ef_search", "ms/query", "recall@10 vs exact"):
+            t5.add_column(col, justify="right")
+        for row in pg["hnsw"]:
+            t5.add_row(str(row["ef_search"]), f"{row['ms_per_query']:.2f}", f"{row['recall_at_10']:.3f}")
+        tables.append(t5)
+    if "backends" in results:
+        t6 = Table(title="Store backends on the same corpus (one document per transaction; one query at a time)")
+        for col in ("store", "chunks", "add docs/s", "vector ms", "keyword ms"):
+            t6.add_column(col, justify="right")
+        for row in results["backends"]:
+            t6.add_row(
+                row["backend"],
+                str(row["chunks"]),
+                f"{row['ingest_docs_per_s']:.0f}",
+                f"{row['vector_ms_per_query']:.2f}",
+                f"{row['keyword_ms_per_query']:.2f}",
+            )
+        tables.append(t6)
+    return tables
 
 
 def _f(x: float | None, digits: int) -> str:
@@ -277,6 +330,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--squad-dir", type=Path, default=SQUAD_DIR, help="folder of the shared SQuAD files")
     parser.add_argument("--markdown", action="store_true", help="also print the README performance section")
     parser.add_argument(
+        "--pg-vectors", type=int, default=None, help="pgvector HNSW alone at this many vectors (0: skip; full: 20k)"
+    )
+    parser.add_argument(
+        "--backends",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compare the SQLite + FAISS and PostgreSQL stores on the corpus (default: on in full mode)",
+    )
+    parser.add_argument(
         "--levers",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -286,6 +348,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     plan = QUICK if args.quick else FULL
+    if args.pg_vectors is not None or args.backends is not None:
+        plan = replace(
+            plan,
+            pg_vectors=plan.pg_vectors if args.pg_vectors is None else args.pg_vectors,
+            backends=plan.backends if args.backends is None else args.backends,
+        )
     if args.with_1m:
         plan = replace(plan, faiss=[*plan.faiss, MILLION])
     console = Console()

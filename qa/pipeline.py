@@ -26,6 +26,7 @@ from index.chunker import chunk_text
 from index.embedder import Embedder
 from index.loaders import LoadLimits, load_bytes
 from index.store import DocumentInfo, Store, StoreConfig, open_store
+from index.store.jobs import JobStore
 from index.types import Chunk, Document, Page
 from qa import selection
 from qa.answers import Answer, Passage, check_citation, check_place
@@ -538,6 +539,11 @@ class Pipeline:
         if info is None:
             raise DocumentNotFound(f"no document with id {doc_id!r}")
         return info
+
+    @property
+    def jobs(self) -> JobStore:
+        """The store's background ingestion jobs (qa.jobs)."""
+        return self.store.jobs
 
     def list_documents(self, offset: int = 0, limit: int = 50) -> list[DocumentInfo]:
         return self.store.list_documents(offset=offset, limit=limit)

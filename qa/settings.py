@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), description="Directory for the index and caches")
     seeds_dir: Path = Field(default=_REPO_ROOT / "seeds", description="Sample corpus indexed by `make run`")
 
+    # PostgreSQL + pgvector instead of SQLite + FAISS (README, "PostgreSQL"): set the URL and every
+    # process on it shares one index (no writer lock). HNSW m/ef_construction apply when it is created.
+    database_url: str | None = Field(
+        default=None, description="postgresql://user:password@host:5432/db; unset: SQLite + FAISS in data_dir"
+    )
+    database_pool_size: int = Field(default=8, ge=1, le=1000, description="PostgreSQL connections per process")
+    hnsw_m: int = Field(default=16, ge=2, le=100, description="pgvector HNSW: links per node (recall vs size)")
+    hnsw_ef_construction: int = Field(default=64, ge=4, le=1000, description="pgvector HNSW: build-time candidates")
+    hnsw_ef_search: int = Field(default=200, ge=1, le=1000, description="pgvector HNSW: search-time candidates")
+
     # Models: a local path or a hub id.
     embedding_model: str = Field(default_factory=default_embedding_model)
     reader_model: str = Field(default_factory=default_reader_model)
@@ -178,6 +188,18 @@ class Settings(BaseSettings):
         default=2, ge=1, description="uploads ingested at once; more wait up to ingest_wait_s, then get 503"
     )
     ingest_wait_s: float = Field(default=10.0, ge=0, description="how long an upload waits for an ingest slot")
+
+    # Background ingestion jobs (POST /jobs; README, "Ingestion jobs").
+    max_job_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1, description="largest request body of POST /jobs (all its files together)"
+    )
+    max_job_files: int = Field(default=10_000, ge=1, description="most files in one job, archives' entries counted")
+    max_job_unpacked_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1, description="largest total size of a job's files once archives are unpacked"
+    )
+    job_batch_files: int = Field(
+        default=64, ge=1, le=1024, description="files a job ingests per batch (one embedding call, one transaction)"
+    )
 
     # Access (README, "Keys and access"): API keys, rate limits, metrics, logs.
     auth: Literal["auto", "on", "off"] = Field(

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.pg_fixtures import postgres_server, postgres_url  # noqa: F401 (a real PostgreSQL + pgvector)
+
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 

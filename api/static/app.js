@@ -581,6 +581,13 @@
   async function uploadFiles(fileList) {
     const files = Array.from(fileList || []);
     if (!files.length) return;
+    if (window.spanqaJobs) { // uploads run as background jobs, with progress (jobs.js)
+      ui.dropzone.classList.add("is-uploading");
+      await window.spanqaJobs.upload(files, { container: ui.uploadStatus });
+      ui.dropzone.classList.remove("is-uploading");
+      await loadDocuments();
+      return;
+    }
     const lines = [];
     ui.dropzone.classList.add("is-uploading");
     for (const file of files) {

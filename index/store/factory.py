@@ -15,8 +15,8 @@ from typing import Literal
 from index.store.faiss_index import IndexType
 from index.store.protocol import KeyStore, Store
 
-Backend = Literal["sqlite-faiss", "memory"]
-BACKENDS: tuple[Backend, ...] = ("sqlite-faiss", "memory")
+Backend = Literal["sqlite-faiss", "memory", "postgres"]
+BACKENDS: tuple[Backend, ...] = ("sqlite-faiss", "memory", "postgres")
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,37 @@ class StoreConfig:
     read_only: bool = False
     database_url: str | None = None
     check_model: bool = True  # False: open whatever model the index holds (to rebuild its vectors)
+    # PostgreSQL (`database_url` set, or backend "postgres"): pool size and pgvector HNSW parameters
+    # (m and ef_construction apply when the index is created; ef_search to every search).
+    pool_size: int = 8
+    hnsw_m: int = 16
+    hnsw_ef_construction: int = 64
+    hnsw_ef_search: int = 200
+
+    @property
+    def chosen_backend(self) -> Backend:
+        """ "postgres" whenever a database URL is given, else `backend`."""
+        return "postgres" if self.database_url else self.backend
 
 
 def open_store(config: StoreConfig) -> Store:
     """Open (or create) the store `config` describes; its keyword search is `store.keyword`."""
+    if config.chosen_backend == "postgres":
+        if not config.database_url:
+            raise ValueError("the postgres store backend needs a database_url (postgresql://...)")
+        from index.store.postgres import PostgresStore
+
+        return PostgresStore(
+            config.database_url,
+            dimension=config.dimension,
+            model_name=config.model_name,
+            read_only=config.read_only,
+            pool_size=config.pool_size,
+            hnsw_m=config.hnsw_m,
+            hnsw_ef_construction=config.hnsw_ef_construction,
+            hnsw_ef_search=config.hnsw_ef_search,
+            check_model=config.check_model,
+        )
     if config.backend == "memory":
         from index.store.memory import MemoryStore
 

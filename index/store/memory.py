@@ -19,6 +19,7 @@ import numpy as np
 
 from index.store.faiss_sync import embed_all
 from index.store.keyword_tokens import tokenize
+from index.store.memory_jobs import MemoryJobStore
 from index.store.metadata_filter import check_metadata_key
 from index.store.protocol import DocumentInfo
 from index.store.sqlite_rows import metadata_json
@@ -100,6 +101,7 @@ class MemoryStore:
         self.tokens: dict[int, Counter[str]] = {}
         self._next_id = 1
         self.keyword = MemoryKeywordSearch(self)
+        self.jobs = MemoryJobStore()
 
     # ---- writes -----------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 - `KeywordSearch`: BM25 over the chunks' text (`store.keyword`, kept in step with every write).
 - `StoreAdmin`: what `spanqa index ...` needs (checks, vector counts, re-embedding, closing).
 - `KeyStore`: hashed API keys and the audit log (`open_key_store`), writable beside a running server.
+- `JobStore`: background ingestion jobs and their files (`store.jobs`, `index.store.jobs`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from index.store.jobs import JobStore
 from index.types import Chunk, Document
 
 
@@ -80,10 +82,14 @@ class StoreAdmin(Protocol):
 
 
 class Store(DocumentStore, VectorSearch, StoreAdmin, Protocol):
-    """A whole backend: documents, vector search, admin, and its keyword search as `keyword`."""
+    """A whole backend: documents, vector search, admin, its keyword search as `keyword` and its
+    ingestion jobs as `jobs`."""
 
     @property
     def keyword(self) -> KeywordSearch: ...
+
+    @property
+    def jobs(self) -> JobStore: ...
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ reads on its own connection; the connections of threads that have ended are clos
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import threading
@@ -35,6 +36,7 @@ from index.store.keyword_fts import FtsKeywordSearch
 from index.store.rwlock import ReadWriteLock
 from index.store.sqlite_connections import ThreadConnections, acquire_writer_lock
 from index.store.sqlite_db import DB_FILE, bump_generation, check_meta, connect, init_schema, read_meta, stamp_of
+from index.store.sqlite_jobs import SqliteJobStore
 from index.store.sqlite_reads import SqliteReads
 from index.store.sqlite_rows import fetch_chunks, ids_of_documents, write_rows
 from index.store.sqlite_verify import sqlite_problems
@@ -81,6 +83,7 @@ class FaissSqliteStore(SqliteReads):
         self._rw = ReadWriteLock()
         self._refresh_lock = threading.Lock()
         self.keyword = FtsKeywordSearch(self._reader)  # BM25 over these chunks, in the same database
+        self.jobs = SqliteJobStore(functools.partial(connect, self._db_path, read_only=read_only, writer=not read_only))
         self._readers = ThreadConnections(self._db_path, read_only)
         self._writer_conn: sqlite3.Connection | None = None
         self._file_lock: filelock.BaseFileLock | None = None
@@ -242,7 +245,6 @@ class FaissSqliteStore(SqliteReads):
             return self._vectors.live_count()
 
     # ---- writes -----------------------------------------------------------------------------
-
     def add(self, document: Document, chunks: list[Chunk], vectors: np.ndarray) -> list[Chunk]:
         """Store `document` with its chunks and their vectors, replacing any document with its id."""
         return self.add_many([(document, chunks, vectors)])[0]
@@ -344,7 +346,6 @@ class FaissSqliteStore(SqliteReads):
             self.flush()
 
     # ---- vector search ----------------------------------------------------------------------
-
     def search(self, vector: np.ndarray, k: int, doc_ids: Collection[str] | None = None) -> list[tuple[Chunk, float]]:
         """The `k` chunks with the highest inner product with `vector`, best first, optionally only
         from the documents `doc_ids`."""
@@ -368,7 +369,6 @@ class FaissSqliteStore(SqliteReads):
         return [(by_id[i], float(s)) for i, s in zip(ids.tolist(), scores.tolist()) if i in by_id]
 
     # ---- lifecycle --------------------------------------------------------------------------
-
     def close(self) -> None:
         """Persist the FAISS index (if writable), close the database and release the writer lock."""
         self._close(persist=True)

@@ -315,18 +315,21 @@ def without_numbers(text: str) -> str:
     return re.sub(r"[\d,]+", "#", text)
 
 
-def api_upload_error(server: Server, name: str, data: bytes, status: int) -> str:
-    """The server's own message for this upload, which the page must show."""
-    response = server.http.post("/documents", files={"file": (name, data)})
-    assert response.status_code == status, response.text
-    detail = response.json()["detail"]
-    assert isinstance(detail, str) and detail
-    return detail
+def api_upload_error(server: Server, name: str, data: bytes) -> str:
+    """The server's own message for this upload (the page uploads through jobs: the file's error in the
+    job's report), which the page must show."""
+    job = server.http.post("/jobs", files={"files": (name, data)}).json()
+    while job["status"] in ("queued", "running"):
+        time.sleep(0.2)
+        job = server.http.get(f"/jobs/{job['id']}").json()
+    (failure,) = job["failed"]
+    assert failure["file"] == name and isinstance(failure["error"], str) and failure["error"]
+    return failure["error"]
 
 
 def test_unsupported_file_type_shows_a_readable_message(page: Page, server: Server):
     data = b"MZ\x90\x00" + bytes(200)
-    detail = api_upload_error(server, "installer.exe", data, 415)
+    detail = api_upload_error(server, "installer.exe", data)
     status = upload_from_picker(page, "installer.exe", data, "application/octet-stream")
     expect(status).to_have_class("status-line status-error")
     expect(status).to_contain_text("Couldn't add “installer.exe”.")
@@ -337,7 +340,7 @@ def test_unsupported_file_type_shows_a_readable_message(page: Page, server: Serv
 def test_too_large_upload_shows_a_readable_message(page: Page, server: Server):
     big = ("A line of filler text for the size limit test.\n" * (MAX_UPLOAD_BYTES // 12)).encode()
     assert len(big) > MAX_UPLOAD_BYTES
-    detail = api_upload_error(server, "huge.txt", big, 413)
+    detail = api_upload_error(server, "huge.txt", big)
     status = upload_from_picker(page, "huge.txt", big)
     expect(status).to_have_class("status-line status-error")
     expect(status).to_contain_text("Couldn't add “huge.txt”.")

@@ -18,6 +18,7 @@ import pytest
 
 from errors import IndexError_
 from index.types import Chunk, Document, Page
+from tests.index.job_store_contract import JobStoreTests
 
 DIM = 8
 
@@ -282,5 +283,6 @@ class StoreContractTests(
     VectorSearchTests,
     KeywordSearchTests,
     ReadOnlyFollowsWriterTests,
+    JobStoreTests,
 ):
     """Everything a backend must pass."""

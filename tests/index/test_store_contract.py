@@ -1,6 +1,6 @@
 """Every store backend against the store contract (tests/index/store_contract.py).
 
-A new backend (PostgreSQL) adds a class here with its `store` and `open_read_only` fixtures.
+Each backend is a class here with its `store` and `open_read_only` fixtures.
 """
 
 from __future__ import annotations
@@ -40,6 +40,28 @@ class TestFaissSqliteStore(StoreContractTests):
             opened.append(
                 open_store(StoreConfig(tmp_path / "data", DIM, "test", index_type=index_type, read_only=True))
             )
+            return opened[-1]
+
+        yield open_
+        for store in opened:
+            store.close()
+
+
+class TestPostgresStore(StoreContractTests):
+    """PostgreSQL + pgvector (a real server, tests/pg_fixtures.py); a fresh database per test."""
+
+    @pytest.fixture
+    def store(self, tmp_path, postgres_url):
+        store = open_store(StoreConfig(tmp_path, DIM, "test", database_url=postgres_url))
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def open_read_only(self, tmp_path, postgres_url):
+        opened = []
+
+        def open_():
+            opened.append(open_store(StoreConfig(tmp_path, DIM, "test", database_url=postgres_url, read_only=True)))
             return opened[-1]
 
         yield open_

@@ -1,0 +1,146 @@
+"""The PostgreSQL schema: ordered migrations applied at start, and the index's recorded model.
+
+`schema_version` holds one row per applied migration. Every start (of any replica) takes a
+session advisory lock, applies the migrations the database lacks, each in its own transaction, and
+records the embedding model the first time; concurrent starts wait for each other. Read-only
+stores (e.g. on a read replica, where nothing can be written) only check the version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from errors import IndexCorrupt, IndexError_, IndexModelMismatch
+
+BACKEND = "postgres"
+MIGRATION_LOCK = (7071, 1)  # pg_advisory_lock(int, int) key of schema changes
+DOCUMENT_LOCK_SPACE = 7072  # pg_advisory_xact_lock(DOCUMENT_LOCK_SPACE, hashtext(doc_id)) serialises writes of one id
+
+
+@dataclass(frozen=True)
+class SchemaParams:
+    """What the migrations are formatted with (used only when a table is created)."""
+
+    dimension: int
+    hnsw_m: int
+    hnsw_ef_construction: int
+
+
+# Ordered steps; a step is never edited once released: change the schema by appending one.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: documents, chunks with their vectors (HNSW, inner product), keyword postings, meta.
+    """
+    CREATE TABLE spanqa_meta (key text PRIMARY KEY, value text NOT NULL);
+    CREATE TABLE documents (
+        id text PRIMARY KEY,
+        title text NOT NULL,
+        text text NOT NULL,
+        chars integer NOT NULL,
+        pages jsonb NOT NULL,
+        page_count integer NOT NULL,
+        metadata jsonb NOT NULL,
+        source text,
+        content_type text NOT NULL,
+        content_hash text NOT NULL,
+        created_at double precision NOT NULL
+    );
+    CREATE INDEX documents_by_created ON documents (created_at, id);
+    CREATE TABLE chunks (
+        id bigserial PRIMARY KEY,
+        doc_id text NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+        start_char integer NOT NULL,
+        end_char integer NOT NULL,
+        page integer,
+        text text NOT NULL,
+        token_count integer NOT NULL,
+        embedding vector({dimension}) NOT NULL
+    );
+    CREATE INDEX chunks_by_doc ON chunks (doc_id);
+    CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_ip_ops)
+        WITH (m = {hnsw_m}, ef_construction = {hnsw_ef_construction});
+    CREATE TABLE chunk_terms (
+        term text COLLATE "C" NOT NULL,
+        chunk_id bigint NOT NULL REFERENCES chunks (id) ON DELETE CASCADE,
+        tf integer NOT NULL,
+        doc_len integer NOT NULL,
+        PRIMARY KEY (term, chunk_id)
+    );
+    CREATE INDEX chunk_terms_by_chunk ON chunk_terms (chunk_id);
+    """,
+    # 2: the chunk count and token total BM25 needs, as counters kept by every write (in one of 16
+    # rows picked at random, so concurrent writers seldom wait for each other) instead of a scan.
+    """
+    CREATE TABLE keyword_stats (shard smallint PRIMARY KEY, chunks bigint NOT NULL, tokens bigint NOT NULL);
+    INSERT INTO keyword_stats SELECT shard, 0, 0 FROM generate_series(0, 15) AS shard;
+    UPDATE keyword_stats SET chunks = (SELECT count(*) FROM chunks),
+        tokens = (SELECT COALESCE(sum(token_count), 0) FROM chunks) WHERE shard = 0;
+    """,
+)
+STATS_SHARDS = 16
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def applied_version(conn: psycopg.Connection) -> int | None:
+    """The highest applied migration; None where spanqa has never run on this database."""
+    exists = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate_schema(conn: psycopg.Connection, params: SchemaParams, model_name: str) -> int:
+    """Apply what is missing (autocommit connection); the number of migrations applied."""
+    conn.execute("SELECT pg_advisory_lock(%s, %s)", MIGRATION_LOCK)
+    try:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version"
+            " (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        current = applied_version(conn) or 0
+        if current > SCHEMA_VERSION:
+            raise IndexCorrupt(f"the database has schema version {current}, newer than this spanqa's {SCHEMA_VERSION}")
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with conn.transaction():
+                conn.execute(MIGRATIONS[version - 1].format(**params.__dict__))  # type: ignore[arg-type]
+                conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+        with conn.transaction():
+            conn.cursor().executemany(
+                "INSERT INTO spanqa_meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+                [("model_name", model_name), ("dimension", str(params.dimension)), ("backend", BACKEND)],
+            )
+        return SCHEMA_VERSION - current
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s, %s)", MIGRATION_LOCK)
+
+
+def check_schema(conn: psycopg.Connection) -> None:
+    """For read-only opens: the schema must be there and current (nothing is applied)."""
+    version = applied_version(conn)
+    if version is None:
+        raise IndexError_("no spanqa index in this database yet: ingest some documents first")
+    if version != SCHEMA_VERSION:
+        raise IndexCorrupt(
+            f"the database has schema version {version}, this spanqa needs {SCHEMA_VERSION}; start a writable"
+            " spanqa on it once (e.g. `spanqa serve`) to migrate it"
+        )
+
+
+def read_meta(conn: psycopg.Connection) -> dict[str, str]:
+    return {key: value for key, value in conn.execute("SELECT key, value FROM spanqa_meta").fetchall()}
+
+
+def recorded_model(meta: dict[str, str], model_name: str, dimension: int, check_model: bool) -> tuple[str, int]:
+    """The model and dimension the index holds; IndexModelMismatch where they are not the configured ones."""
+    stored_model, stored_dimension = meta["model_name"], int(meta["dimension"])
+    if check_model and (stored_model != model_name or stored_dimension != dimension):
+        raise IndexModelMismatch(
+            f"the index in the PostgreSQL database was built with embedding model {stored_model!r} "
+            f"(dimension {stored_dimension}), but the configured model is {model_name!r} "
+            f"(dimension {dimension}); run `spanqa index rebuild` to re-embed every chunk with the "
+            f"configured model, or configure {stored_model!r} again"
+        )
+    return stored_model, stored_dimension

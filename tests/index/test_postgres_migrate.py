@@ -1,0 +1,91 @@
+"""`index.store.migrate`: SQLite + FAISS -> PostgreSQL -> SQLite + FAISS keeps everything, searches alike."""
+
+from __future__ import annotations
+
+import pytest
+
+from errors import IndexError_
+from index.store import StoreConfig, open_store
+from index.store.migrate import location_config, migrate
+from index.types import Page
+from tests.index.store_contract import CORPUS, DIM, fill, item, unit_vector
+
+
+def snapshot(store) -> dict:
+    """What must survive a copy: documents as stored, chunk texts and offsets, vectors, search results."""
+    documents = {}
+    for info in store.list_documents(limit=1000):
+        document = store.get_document(info.id)
+        chunks = store.chunks_of(info.id)
+        vectors = store.chunk_vectors([c.id for c in chunks])
+        documents[info.id] = (
+            document,
+            [(c.start, c.end, c.page, c.text) for c in chunks],
+            [vectors[c.id].round(6).tolist() for c in chunks],
+        )
+    questions = ["Where does the Rhine flow?", "Which part is XQ7731B?", "the capital of Poland"]
+    searches = [[(c.doc_id, c.start, round(s, 5)) for c, s in store.search(unit_vector(q), 6)] for q in questions] + [
+        [store.get_chunks([i])[0].doc_id for i, _ in store.keyword.search(q, 5)] for q in questions
+    ]
+    return {"documents": documents, "order": [i.id for i in store.list_documents(limit=1000)], "searches": searches}
+
+
+def test_sqlite_to_postgres_and_back_keeps_everything(tmp_path, postgres_url):
+    source = open_store(StoreConfig(tmp_path / "a", DIM, "test-model"))
+    fill(source)
+    text = "Page one text. Page two text. Ünïcødé on page three 🚀."
+    pages = [Page(1, 0, 15), Page(2, 15, 30), Page(3, 30, len(text))]
+    source.add(*item("paged", text, pages=pages, metadata={"lang": "en", "n": [1, 2.5]}, source="/x.pdf"))
+    before = snapshot(source)
+    source.close()
+
+    there = migrate(location_config(tmp_path / "a"), location_config(postgres_url), batch_size=2)
+    assert (there.documents, there.chunks, there.vectors) == (len(CORPUS) + 1, 2 * len(CORPUS) + 3, 2 * len(CORPUS) + 3)
+    assert (there.model_name, there.dimension) == ("test-model", DIM)
+    back = migrate(location_config(postgres_url), location_config(tmp_path / "b"))
+    assert (back.documents, back.chunks) == (there.documents, there.chunks)
+
+    for config in (
+        StoreConfig(tmp_path, DIM, "test-model", database_url=postgres_url),
+        StoreConfig(tmp_path / "b", DIM, "test-model"),
+    ):
+        store = open_store(config)  # the copies carry the source's model: opening with it is accepted
+        try:
+            assert snapshot(store) == before
+            assert store.verify() == []
+        finally:
+            store.close()
+
+
+def test_a_target_that_holds_documents_is_refused(tmp_path, postgres_url):
+    source = open_store(StoreConfig(tmp_path / "a", DIM, "test-model"))
+    fill(source)
+    source.close()
+    migrate(location_config(tmp_path / "a"), location_config(postgres_url))
+    with pytest.raises(IndexError_, match="already holds documents"):
+        migrate(location_config(tmp_path / "a"), location_config(postgres_url))
+
+
+def test_the_migrate_command_copies_the_configured_index(tmp_path, postgres_url, monkeypatch):
+    import typer
+    from typer.testing import CliRunner
+
+    from qa.migrate_command import migrate_command
+    from qa.settings import get_settings
+
+    source = open_store(StoreConfig(tmp_path / "data", DIM, "test-model"))
+    fill(source)
+    source.close()
+    app = typer.Typer()
+    app.command()(migrate_command)
+    monkeypatch.setenv("SPANQA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SPANQA_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["--to", postgres_url])
+        assert result.exit_code == 0, result.output
+        assert f"copied {len(CORPUS)} documents, {2 * len(CORPUS)} chunks" in result.output
+        again = CliRunner().invoke(app, ["--to", postgres_url])
+        assert again.exit_code == 1 and "already holds documents" in again.output
+    finally:
+        get_settings.cache_clear()
