@@ -51,6 +51,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 class RateLimits:
     """Moving-window limits per caller (the `limits` library, in-memory): e.g. "60/minute"; "" = none."""
 
@@ -79,15 +87,18 @@ class Access:
         self.host = host
         self.limits = limits
 
-    def required(self) -> bool:
-        """Whether this request needs a key: mode on; or auto and (a public address, or a key exists)."""
+    def required(self, request: Request) -> bool:
+        """Whether this request needs a key: mode on; or auto and (served on a public address, or this
+        request came in on one, e.g. `uvicorn --host 0.0.0.0`, or a key exists)."""
         if self.mode != "auto":
             return self.mode == "on"
-        return not is_loopback(self.host) or self.keys.any_active()
+        local = request.scope.get("server") or ("localhost", 0)
+        arrived_publicly = _is_ip(str(local[0])) and not is_loopback(str(local[0]))
+        return not is_loopback(self.host) or arrived_publicly or self.keys.any_active()
 
     def identify(self, request: Request, always: bool) -> Principal:
         client = request.client.host if request.client else "unknown"
-        if not always and not self.required():
+        if not always and not self.required(request):
             return Principal(None, "writer", client)
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

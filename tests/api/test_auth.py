@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.requests import Request
 
 from api.app import create_app
+from api.auth import Access, RateLimits
 from index.store import open_key_store
 from index.store.sqlite_keys import ACCESS_DB_FILE
 from qa.keys import KeyService
@@ -147,3 +149,21 @@ def test_auto_mode_on_loopback_is_open_until_the_first_key_exists(base_settings,
         assert client.get("/keys").status_code == 401  # key management always needs an admin key
         KeyService(open_key_store(tmp_path / "data")).create("first", "admin")
         assert client.get("/documents").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("served_on", "arrived_on", "needed"),
+    [
+        ("127.0.0.1", ("127.0.0.1", 8000), False),
+        ("127.0.0.1", ("testserver", 80), False),
+        ("127.0.0.1", ("192.0.2.7", 8000), True),  # `uvicorn --host 0.0.0.0`, a request from the network
+        ("0.0.0.0", ("127.0.0.1", 8000), True),
+        ("::1", ("::1", 8000), False),
+    ],
+)
+def test_auto_mode_needs_a_key_for_requests_from_the_network_even_before_the_first(served_on, arrived_on, needed):
+    """The connection's own local address (ASGI `server`) tells a request from the network from one on
+    loopback, so a server started without `spanqa serve`'s check is still closed to the network."""
+    access = Access(open_key_store(Path("."), backend="memory"), mode="auto", host=served_on, limits=RateLimits())
+    request = Request({"type": "http", "server": arrived_on, "headers": [], "method": "GET", "path": "/"})
+    assert access.required(request) is needed
