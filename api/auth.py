@@ -23,6 +23,7 @@ from api.schemas import ErrorOut
 from index.store import KeyStore
 from qa.audit import AuditLog
 from qa.keys import KeyService, role_allows
+from qa.settings import Settings
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
@@ -132,7 +133,7 @@ def require(
     return dependency
 
 
-def refusal_to_serve(settings) -> str | None:  # noqa: ANN001 - qa.settings.Settings
+def refusal_to_serve(settings: Settings) -> str | None:
     """Why `spanqa serve` must not start: a public address with auth off and no key (None: it may)."""
     if is_loopback(settings.host) or settings.auth != "auto":  # "off": the operator said so on purpose
         return None

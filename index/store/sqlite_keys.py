@@ -107,5 +107,5 @@ def _row_of(record: KeyRecord) -> tuple:
 
 
 def _record_of(row: tuple) -> KeyRecord:
-    *fields, collections = row
-    return KeyRecord(*fields, collections=tuple(json.loads(collections)))
+    key_id, name, role, salt, digest, created_at, revoked_at, collections = row
+    return KeyRecord(key_id, name, role, salt, digest, created_at, revoked_at, tuple(json.loads(collections)))
