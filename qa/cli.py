@@ -407,7 +407,9 @@ def serve(
             summary = ingest_with_progress(pipeline, [settings.seeds_dir])
             console.print(f"indexed {len(summary.of('added'))} seed documents from {settings.seeds_dir}")
         app_ = create_app(settings, pipeline=pipeline)
-        uvicorn.run(app_, host=settings.host, port=settings.port, log_config=None)
+        uvicorn.run(
+            app_, host=settings.host, port=settings.port, log_config=None, access_log=False
+        )  # api.request_log logs each request
     finally:
         pipeline.close()
 
