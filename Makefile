@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SHARED := ../shared
 
-.PHONY: install run lint test test-fast eval bench train-reader promote-reader clean-data
+.PHONY: install run lint typecheck test test-fast test-no-browser eval bench train-reader promote-reader clean-data
 
 install: $(STAMP)
 
@@ -24,13 +24,21 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## mypy over errors, index, qa, train, api, cli (config in pyproject.toml).
+typecheck: install
+	$(BIN)/mypy
+
 ## The whole test suite, real models end to end (browser tests need Chromium: installed when root).
-test: install lint
+test: install lint typecheck
 	@bash scripts/ensure-chromium.sh
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
-## Without the browser and slow tests.
+## The fast layer only (tests/unit: real code over small fake models, no model weights), about a minute.
 test-fast: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest tests/unit -q
+
+## Everything but the browser and slow tests.
+test-no-browser: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not browser and not slow"
 
 ## SQuAD dev split (Normans, Packet_switching, Warsaw) with every other context as distractors.

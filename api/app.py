@@ -118,9 +118,13 @@ def create_app(
 
 
 def _watch_store(app: FastAPI) -> None:
-    store = app.state.pipeline.store
+    pipeline: Pipeline = app.state.pipeline
 
     def counts() -> dict[str, int]:
-        return {"documents": store.count_documents(), "chunks": store.count_chunks(), "jobs": store.jobs.count_jobs()}
+        return {
+            "documents": pipeline.count_documents(),
+            "chunks": pipeline.count_chunks(),
+            "jobs": pipeline.jobs.count_jobs(),
+        }
 
     app.state.metrics.watch_store(counts)

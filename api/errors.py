@@ -33,7 +33,7 @@ STATUS_OF: dict[type[SpanqaError], int] = {
 def status_of(error: SpanqaError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_OF:
-            return STATUS_OF[cls]  # type: ignore[index]
+            return STATUS_OF[cls]
     return 400
 
 

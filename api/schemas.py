@@ -8,11 +8,9 @@ from pydantic import BaseModel, Field, field_validator
 
 from errors import InvalidRequest
 from index.ids import DOC_ID_MAX_CHARS, check_doc_id
-from index.store import DocumentInfo
-from index.types import Document
 from index.validation import MAX_FILTER_KEYS, check_metadata, check_metadata_filter, check_text
 from qa.answers import Answer, Citation, Passage
-from qa.pipeline import AskResult, IngestResult
+from qa.pipeline import AskResult, Document, DocumentInfo, IngestResult
 
 MetadataValue = str | int | float | bool | None
 

@@ -155,6 +155,8 @@ def _declare_errors(app: FastAPI) -> None:
                             "description": HTTPStatus(status).phrase,
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
                         }
+            app.openapi_schema = schema
+        assert app.openapi_schema is not None  # FastAPI's builder caches the schema it returns
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

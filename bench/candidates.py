@@ -58,8 +58,8 @@ def main() -> None:
             found = [pipeline.retrieve(q.question, top_k=args.top_k) for q in batch]
             flat_q = [q.question for q, ps in zip(batch, found) for _ in ps]
             flat_c = [[p.text] for ps in found for p in ps]
-            readings = pipeline.reader.read_batch(flat_q, flat_c, n_best=args.n_best)
-            gold = pipeline.reader.read_batch(
+            readings = pipeline.read_batch(flat_q, flat_c, n_best=args.n_best)
+            gold = pipeline.read_batch(
                 [q.question for q in batch], [[contexts[q.paragraph_id]] for q in batch], n_best=args.n_best
             )
             it = iter(readings)

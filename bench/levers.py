@@ -17,21 +17,26 @@ import argparse
 import json
 import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.corpus import DEV_ARTICLES, LABELLED, SQUAD_DIR, load_corpus
-from index.embedder import Embedder
-from qa.eval.metrics import f1
-from qa.eval.squad import load_squad
+from bench.corpus import SQUAD_DIR, load_corpus
+from bench.lever_rows import accuracy_rows, markdown, median_ms, profile_read, row, timed
 from qa.pipeline import NewDocument, Pipeline, passages_to_read
 from qa.reader import Reader
 from qa.settings import Settings
-from qa.windows import encode_windows
+from qa.wiring import make_embedder, make_reader, open_configured_store
+
+
+def _reader(base: Settings, backend: str, precision: str, cache: Path, threads: int) -> Reader:
+    """A reader the wiring builds from `base` with these overrides, its model loaded (timed by callers)."""
+    update = {"backend": backend, "onnx_precision": precision, "models_cache_dir": cache, "torch_threads": threads}
+    reader = make_reader(base.model_copy(update=update))
+    reader.load()
+    return reader
 
 
 @dataclass(frozen=True)
@@ -50,58 +55,6 @@ FULL = LeverPlan(
 QUICK = LeverPlan(
     paragraphs=40, questions=6, accuracy_questions=20, concurrent_questions=16, concurrency=8, embed_texts=32
 )
-
-
-def _median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000 if samples else float("nan")
-
-
-def _timed(fn: Callable[[], Any]) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
-def _row(lever: str, metric: str, before: float, after: float, unit: str, kept: bool, note: str = "") -> dict[str, Any]:
-    higher_is_better = unit.endswith("/s") or unit in {"F1", "EM", "%"}
-    if unit in {"F1", "EM"}:
-        change = f"{after - before:+.2f} points"
-    elif before and after:
-        ratio = after / before if higher_is_better else before / after
-        change = f"{ratio:.2f}x {'faster' if unit != '%' else ''}".strip()
-    else:
-        change = ""
-    return {
-        "lever": lever,
-        "metric": metric,
-        "before": before,
-        "after": after,
-        "unit": unit,
-        "change": change,
-        "kept": kept,
-        "note": note,
-    }
-
-
-def profile_read(reader: Reader, question: str, contexts: list[str], repeats: int = 3) -> dict[str, float]:
-    """Median ms of each stage of `reader.read`: tokenize (windows), model, decode (spans)."""
-    stages: dict[str, list[float]] = {"tokenize": [], "model": [], "decode": []}
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        clipped = reader._clip_question(question)
-        windows = encode_windows(
-            reader.tokenizer, [clipped] * len(contexts), contexts, reader.max_length, reader.stride
-        )
-        t1 = time.perf_counter()
-        start, end = reader._logits(windows)
-        t2 = time.perf_counter()
-        reader._null_scores(windows, start, end)
-        reader._decode(windows, start, end, contexts, 10)
-        t3 = time.perf_counter()
-        stages["tokenize"].append(t1 - t0)
-        stages["model"].append(t2 - t1)
-        stages["decode"].append(t3 - t2)
-    return {k: _median_ms(v) for k, v in stages.items()}
 
 
 def measure_levers(
@@ -131,10 +84,10 @@ def _measure(
 
     # ---- models: export once (timed), then load from the cache (timed) ---------------------------
     log("models: torch, and ONNX exports (fp32, int8) into a fresh cache")
-    t_export = _timed(lambda: Reader(base.reader_model, backend="onnx", onnx_precision="int8", cache_dir=cache))
-    t_cached = _timed(lambda: Reader(base.reader_model, backend="onnx", onnx_precision="int8", cache_dir=cache))
+    t_export = timed(lambda: _reader(base, "onnx", "int8", cache, 0))
+    t_cached = timed(lambda: _reader(base, "onnx", "int8", cache, 0))
     rows.append(
-        _row(
+        row(
             "ONNX export cache",
             "reader load, s",
             t_export,
@@ -146,35 +99,34 @@ def _measure(
     )
     threads = base.torch_threads
     readers = {
-        "torch": Reader(base.reader_model),
-        "onnx-fp32": Reader(base.reader_model, backend="onnx", onnx_precision="fp32", cache_dir=cache, threads=threads),
-        "onnx-int8": Reader(base.reader_model, backend="onnx", onnx_precision="int8", cache_dir=cache, threads=threads),
+        "torch": _reader(base, "torch", "fp32", cache, threads),
+        "onnx-fp32": _reader(base, "onnx", "fp32", cache, threads),
+        "onnx-int8": _reader(base, "onnx", "int8", cache, threads),
     }
     embedders = {
-        "torch": Embedder(base.embedding_model, batch_size=base.embed_batch_size),
-        "onnx-int8": Embedder(
-            base.embedding_model,
-            backend="onnx",
-            onnx_precision="int8",
-            cache_dir=cache,
-            threads=threads,
-            batch_size=base.embed_batch_size,
+        "torch": make_embedder(base.model_copy(update={"backend": "torch", "query_cache_size": 1024})),
+        "onnx-int8": make_embedder(
+            base.model_copy(
+                update={
+                    "backend": "onnx",
+                    "onnx_precision": "int8",
+                    "models_cache_dir": cache,
+                    "torch_threads": threads,
+                }
+            )
         ),
     }
 
     # ---- warm-up: first call on a fresh model vs the steady state ------------------------------
     sample = [text for _, _, text in corpus.paragraphs[:3]]
     for name, fresh in (
-        ("torch", Reader(base.reader_model)),
-        (
-            "onnx-int8",
-            Reader(base.reader_model, backend="onnx", onnx_precision="int8", cache_dir=cache, threads=threads),
-        ),
+        ("torch", _reader(base, "torch", "fp32", cache, threads)),
+        ("onnx-int8", _reader(base, "onnx", "int8", cache, threads)),
     ):
-        cold = _timed(lambda: fresh.read(questions[0], sample))
-        warm = statistics.median(_timed(lambda: fresh.read(questions[0], sample)) for _ in range(3))
+        cold = timed(lambda: fresh.read(questions[0], sample))
+        warm = statistics.median(timed(lambda: fresh.read(questions[0], sample)) for _ in range(3))
         rows.append(
-            _row(
+            row(
                 "warm-up at start",
                 f"first read ({name}), ms",
                 cold * 1000,
@@ -194,19 +146,15 @@ def _measure(
     log(f"ingest: {len(corpus.paragraphs)} paragraphs")
     settings = base.model_copy(update={"data_dir": work_dir / "index", "batch_max_questions": 1})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    from index.store import FaissSqliteStore
-
-    store = FaissSqliteStore(
-        settings.data_dir, dimension=embedders["onnx-int8"].dimension, model_name=embedders["onnx-int8"].identity
-    )
+    store = open_configured_store(settings, embedders["onnx-int8"])
     pipeline = Pipeline(settings, embedders["onnx-int8"], readers["onnx-int8"], store)
     try:
         docs = [NewDocument(text=text, title=title, id=pid) for pid, title, text in corpus.paragraphs]
-        t_ingest = _timed(lambda: pipeline.ingest_many(docs))
+        t_ingest = timed(lambda: pipeline.ingest_many(docs))
         chunks = store.count_chunks()
         texts = [c.text for c in store.get_chunks(store.all_chunk_ids()[: plan.embed_texts])]
         rows.append(
-            _row(
+            row(
                 "ingest (ONNX int8 embedder)",
                 "ingest_many, chunks/s",
                 float("nan"),
@@ -222,9 +170,9 @@ def _measure(
         enc: dict[str, list[float]] = {k: [] for k in embedders}
         for _ in range(2):
             for name, embedder in embedders.items():
-                enc[name].append(_timed(lambda e=embedder: e.encode(texts)))
+                enc[name].append(timed(lambda e=embedder: e.encode(texts)))
         rows.append(
-            _row(
+            row(
                 "ONNX int8 embedder",
                 "encode chunks, chunks/s",
                 len(texts) / min(enc["torch"]),
@@ -236,25 +184,25 @@ def _measure(
         qms: dict[str, list[float]] = {k: [] for k in embedders}
         for q in questions:
             for name, embedder in embedders.items():
-                qms[name].append(_timed(lambda e=embedder: e.encode([q])))
+                qms[name].append(timed(lambda e=embedder: e.encode([q])))
         rows.append(
-            _row(
+            row(
                 "ONNX int8 embedder",
                 "embed question, ms",
-                _median_ms(qms["torch"]),
-                _median_ms(qms["onnx-int8"]),
+                median_ms(qms["torch"]),
+                median_ms(qms["onnx-int8"]),
                 "ms",
                 True,
             )
         )
-        miss = [_timed(lambda: embedders["onnx-int8"].encode_query(q + " ?")) for q in questions]
-        hit = [_timed(lambda: embedders["onnx-int8"].encode_query(q + " ?")) for q in questions]
+        miss = [timed(lambda: embedders["onnx-int8"].encode_query(q + " ?")) for q in questions]
+        hit = [timed(lambda: embedders["onnx-int8"].encode_query(q + " ?")) for q in questions]
         rows.append(
-            _row(
+            row(
                 "question-embedding LRU cache",
                 "repeated question embed, ms",
-                _median_ms(miss),
-                _median_ms(hit),
+                median_ms(miss),
+                median_ms(hit),
                 "ms",
                 True,
             )
@@ -270,39 +218,39 @@ def _measure(
         for q, passages in zip(questions, retrieved):
             contexts = [p.text for p in passages]
             for name, reader in readers.items():
-                times[name].append(_timed(lambda r=reader: r.read(q, contexts, n_best=10)))
+                times[name].append(timed(lambda r=reader: r.read(q, contexts, n_best=10)))
             kept = [contexts[i] for i in passages_to_read(passages, base.reader_min_score_ratio)]
             read_counts.append(len(kept))
-            skip_all.append(_timed(lambda: readers["onnx-int8"].read(q, contexts, n_best=10)))
-            skip_some.append(_timed(lambda: readers["onnx-int8"].read(q, kept, n_best=10)))
+            skip_all.append(timed(lambda: readers["onnx-int8"].read(q, contexts, n_best=10)))
+            skip_some.append(timed(lambda: readers["onnx-int8"].read(q, kept, n_best=10)))
         top_k = base.top_k
         rows.append(
-            _row(
+            row(
                 "ONNX Runtime reader (fp32)",
                 f"read top-{top_k}, ms",
-                _median_ms(times["torch"]),
-                _median_ms(times["onnx-fp32"]),
+                median_ms(times["torch"]),
+                median_ms(times["onnx-fp32"]),
                 "ms",
                 False,
                 "same logits as torch",
             )
         )
         rows.append(
-            _row(
+            row(
                 "ONNX Runtime reader (int8)",
                 f"read top-{top_k}, ms",
-                _median_ms(times["torch"]),
-                _median_ms(times["onnx-int8"]),
+                median_ms(times["torch"]),
+                median_ms(times["onnx-int8"]),
                 "ms",
                 True,
             )
         )
         rows.append(
-            _row(
+            row(
                 f"skip passages < {base.reader_min_score_ratio} x best score",
                 "read, ms (ONNX int8)",
-                _median_ms(skip_all),
-                _median_ms(skip_some),
+                median_ms(skip_all),
+                median_ms(skip_some),
                 "ms",
                 True,
                 f"passages read: mean {statistics.mean(read_counts):.2f} of {top_k}",
@@ -311,21 +259,21 @@ def _measure(
         # ORT thread spinning (on: ORT's default; off: make_session's), reading the same passages.
         from index.onnx_export import make_session
 
-        spinning = Reader(base.reader_model, backend="onnx", onnx_precision="int8", cache_dir=cache, threads=threads)
+        spinning = _reader(base, "onnx", "int8", cache, threads)
         spinning.model.session = make_session(spinning.model.exported.path, threads=threads, spinning=True)
         spin_on: list[float] = []
         spin_off: list[float] = []
         for q, passages in zip(questions, retrieved):
             contexts = [p.text for p in passages]
-            spin_on.append(_timed(lambda: spinning.read(q, contexts, n_best=10)))
-            spin_off.append(_timed(lambda: readers["onnx-int8"].read(q, contexts, n_best=10)))
+            spin_on.append(timed(lambda: spinning.read(q, contexts, n_best=10)))
+            spin_off.append(timed(lambda: readers["onnx-int8"].read(q, contexts, n_best=10)))
         del spinning
         rows.append(
-            _row(
+            row(
                 "ORT intra-op spinning off",
                 f"read top-{top_k}, ms (ONNX int8)",
-                _median_ms(spin_on),
-                _median_ms(spin_off),
+                median_ms(spin_on),
+                median_ms(spin_off),
                 "ms",
                 True,
             )
@@ -336,18 +284,18 @@ def _measure(
         }
         stage: dict[str, list[float]] = {"embed": [], "search": [], "bm25": [], "fuse": [], "read": [], "total": []}
         for q in questions:
-            pipeline.embedder.clear_query_cache()
+            pipeline.clear_caches()
             result = pipeline.ask(q)
             for key in stage:
                 if key in result.timings_ms:
                     stage[key].append(result.timings_ms[key] / 1000)
         for key, samples in stage.items():
-            profile.setdefault("pipeline (ask)", {})[key] = _median_ms(samples)
+            profile.setdefault("pipeline (ask)", {})[key] = median_ms(samples)
 
         # ---- accuracy: reader on the gold paragraph, torch fp32 vs ONNX int8 ------------------------
         log(f"accuracy: {plan.accuracy_questions} dev questions on their gold paragraph")
         rows.extend(
-            _accuracy_rows(
+            accuracy_rows(
                 readers["torch"], readers["onnx-int8"], squad_dir, plan.accuracy_questions, base.no_answer_threshold
             )
         )
@@ -362,19 +310,17 @@ def _measure(
                 embedders["onnx-int8"],
                 readers["onnx-int8"],
                 store,
-                bm25=pipeline.bm25,
             )
             try:
                 with ThreadPoolExecutor(max_workers=plan.concurrency) as pool:
-                    rates[name] = len(asks) / _timed(lambda: list(pool.map(p.ask, asks)))
+                    rates[name] = len(asks) / timed(lambda: list(pool.map(p.ask, asks)))
             finally:
-                if p.read_batcher is not None:
-                    p.read_batcher.close()
-        sequential = len(asks[: max(4, len(asks) // 4)]) / _timed(
+                p.close(keep_store=True)  # the store is the first pipeline's
+        sequential = len(asks[: max(4, len(asks) // 4)]) / timed(
             lambda: [pipeline.ask(q) for q in asks[: max(4, len(asks) // 4)]]
         )
         rows.append(
-            _row(
+            row(
                 "micro-batching",
                 f"asks/s at concurrency {plan.concurrency}",
                 rates["off"],
@@ -385,7 +331,7 @@ def _measure(
             )
         )
         rows.append(
-            _row(
+            row(
                 "concurrency (no batching)",
                 f"asks/s, concurrency 1 -> {plan.concurrency}",
                 sequential,
@@ -398,71 +344,6 @@ def _measure(
     finally:
         pipeline.close()
     return {"rows": rows, "profile": profile, "plan": plan.__dict__}
-
-
-def _accuracy_rows(
-    torch_reader: Reader, onnx_reader: Reader, squad_dir: Path, n: int, threshold: float
-) -> list[dict[str, Any]]:
-    data = load_squad([squad_dir / LABELLED])
-    contexts = {p.id: p.context for p in data.paragraphs}
-    questions = [q for q in data.questions if q.title in DEV_ARTICLES]
-    questions = questions[:: max(1, len(questions) // n)][:n]
-    scores: dict[str, dict[str, float]] = {}
-    same = 0
-    tops: dict[str, list[tuple[str, float]]] = {}
-    for name, reader in (("torch", torch_reader), ("int8", onnx_reader)):
-        tops[name] = []
-        for q in questions:
-            spans = reader.read(q.question, [contexts[q.paragraph_id]], n_best=1).spans
-            tops[name].append((spans[0].text, spans[0].score) if spans else ("", float("-inf")))
-        answerable = [(t, q) for t, q in zip(tops[name], questions) if q.has_answer]
-        scores[name] = {
-            "has_f1": 100 * statistics.mean(f1(t[0], q.answers) for t, q in answerable) if answerable else float("nan"),
-            "f1": 100
-            * statistics.mean(f1(t[0] if t[1] >= threshold else "", q.answers) for t, q in zip(tops[name], questions)),
-        }
-    same = sum(a[0] == b[0] for a, b in zip(tops["torch"], tops["int8"]))
-    note = f"{len(questions)} dev questions; same top span {100 * same / len(questions):.0f}%"
-    return [
-        _row(
-            "ONNX int8 reader accuracy",
-            "has-answer F1 (gold paragraph)",
-            scores["torch"]["has_f1"],
-            scores["int8"]["has_f1"],
-            "F1",
-            True,
-            note,
-        ),
-        _row(
-            "ONNX int8 reader accuracy",
-            f"F1, no-answer threshold {threshold}",
-            scores["torch"]["f1"],
-            scores["int8"]["f1"],
-            "F1",
-            True,
-            note,
-        ),
-    ]
-
-
-def markdown(result: dict[str, Any]) -> str:
-    """The rows as a Markdown table (README performance section)."""
-    lines = ["| lever | metric | before | after | change | kept |", "|---|---|---|---|---|---|"]
-    for r in result["rows"]:
-        lines.append(
-            f"| {r['lever']} | {r['metric']} | {r['before']:.2f} | {r['after']:.2f} | {r['change']} {('(' + r['note'] + ')') if r['note'] else ''} | {'yes' if r['kept'] else 'no'} |"
-        )
-    lines += [
-        "",
-        "| read stage, ms | " + " | ".join(result["profile"]) + " |",
-        "|---|" + "---|" * len(result["profile"]),
-    ]
-    stages = sorted({k for v in result["profile"].values() for k in v})
-    for s in stages:
-        lines.append(
-            f"| {s} | " + " | ".join(f"{v.get(s, float('nan')):.1f}" for v in result["profile"].values()) + " |"
-        )
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from qa.eval.metrics import exact_match, f1
 from qa.eval.squad import load_squad
 from qa.pipeline import Pipeline
 from qa.settings import Settings
+from qa.wiring import make_embedder, make_reader
 
 
 def _ask_all(pipeline: Pipeline, questions: list[Any]) -> tuple[dict[str, str], list[float]]:
@@ -45,7 +46,8 @@ def compare(url: str | None, n_questions: int, work_dir: Path) -> dict[str, Any]
     questions = [q for q in load_squad([SQUAD_DIR / LABELLED]).questions if q.title in DEV_ARTICLES][:n_questions]
     settings = Settings().model_copy(update={"data_dir": work_dir / "sqlite"})
     ingest = bench_ingest(load_corpus(SQUAD_DIR, None), settings.data_dir, settings)
-    sqlite = Pipeline.from_settings(settings)
+    embedder, reader = make_embedder(settings), make_reader(settings)  # shared by both pipelines
+    sqlite = Pipeline(settings, embedder, reader)
     results: dict[str, Any] = {
         "documents": ingest["documents"],
         "chunks": ingest["chunks"],
@@ -55,10 +57,8 @@ def compare(url: str | None, n_questions: int, work_dir: Path) -> dict[str, Any]
     try:
         with database(url) as dsn:
             migrate(location_config(settings.data_dir), location_config(dsn))
-            store = open_store(
-                StoreConfig(work_dir, sqlite.embedder.dimension, sqlite.embedder.identity, database_url=dsn)
-            )
-            postgres = Pipeline(settings, sqlite.embedder, sqlite.reader, store, bm25=store.keyword)  # type: ignore[arg-type]
+            store = open_store(StoreConfig(work_dir, embedder.dimension, embedder.identity, database_url=dsn))
+            postgres = Pipeline(settings, embedder, reader, store)
             try:
                 for name, pipeline in (
                     ("sqlite-faiss", sqlite),

@@ -183,8 +183,8 @@ def _blingfire_sentences(region: str) -> tuple[list[str], list[tuple[int, int]]]
     except UnicodeDecodeError:
         return None
     n = len(sentences)
-    byte_starts = np.frombuffer(starts, dtype=np.int32, count=n)
-    byte_ends = np.frombuffer(ends, dtype=np.int32, count=n) + 1  # blingfire's ends are inclusive
+    byte_starts = np.frombuffer(memoryview(starts), dtype=np.int32, count=n)
+    byte_ends = np.frombuffer(memoryview(ends), dtype=np.int32, count=n) + 1  # blingfire's ends are inclusive
     if n and (byte_starts.min() < 0 or byte_ends.max() > len(data)):
         return None
     if data.isascii():

@@ -2,7 +2,7 @@
 
 `backend="torch"` runs the model with sentence-transformers. `backend="onnx"` runs the same
 model (transformer, pooling and normalization exported as one graph, fp32 or dynamic int8, by
-`index.onnx_export`) in ONNX Runtime, with the model's own tokenizer and maximum length.
+`index.sentence_export`) in ONNX Runtime, with the model's own tokenizer and maximum length.
 Question vectors go through a small LRU cache (`encode_query`), so a repeated question costs
 no model call.
 """
@@ -13,15 +13,38 @@ import copy
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 Backend = Literal["torch", "onnx"]
 
 
+class TextEncoder(Protocol):
+    """What ingest and retrieval need from an embedding model (the Embedder, or a test fake)."""
+
+    name: str
+    identity: str  # the model name the index records
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def tokenizer(self) -> Any: ...  # an HF fast tokenizer: the chunker counts tokens with it
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+    def warm_up(self) -> None: ...
+
+
 class Embedder:
-    """Wraps a sentence-transformers model given by local path or hub id."""
+    """Wraps a sentence-transformers model given by local path or hub id.
+
+    The model loads on first use (or `load()` / `warm_up()`), once, thread-safe: constructing an
+    Embedder reads nothing but its name.
+    """
 
     def __init__(
         self,
@@ -37,56 +60,92 @@ class Embedder:
     ) -> None:
         """`threads`: ONNX Runtime intra-op threads (0 = one per physical core); the torch
         backend uses torch's global setting. `query_cache_size`: question vectors kept (0 = none)."""
+        if backend not in ("torch", "onnx"):
+            raise ValueError(f"unknown embedder backend {backend!r} (torch or onnx)")
         model = str(model)
         self.name = model
         self.identity = model_identity(model)
         self.batch_size = batch_size
         self.backend = backend
+        self._device = device
+        self._onnx_precision = onnx_precision
+        self._cache_dir = cache_dir
+        self._threads = threads
         self._st: Any = None
         self._session: Any = None
-        if backend == "torch":
-            from sentence_transformers import SentenceTransformer
-
-            self._st = SentenceTransformer(model, device=device)
-            self.tokenizer = copy.deepcopy(self._st.tokenizer)  # see below: not the one encode() uses
-            dimension = self._st.get_embedding_dimension()
-            self.max_length = int(self._st.max_seq_length)
-        elif backend == "onnx":
-            from transformers import AutoTokenizer
-
-            from index.onnx_export import default_cache_dir, exported_model, make_session
-
-            self.exported = exported_model(
-                model, cache_dir or default_cache_dir(), task="sentence-embedding", precision=onnx_precision
-            )
-            self._session = make_session(self.exported.path, threads=threads)
-            self._input_names = list(self.exported.meta["input_names"])
-            self._encode_tokenizer = AutoTokenizer.from_pretrained(model)
-            self.tokenizer = copy.deepcopy(self._encode_tokenizer)
-            dimension = self.exported.meta.get("dimension")
-            self.max_length = int(self.exported.meta["max_seq_length"])
-        else:
-            raise ValueError(f"unknown embedder backend {backend!r} (torch or onnx)")
-        # `self.tokenizer` is for callers (the chunker counts tokens with it, untruncated); encode()
-        # tokenizes with another instance, because a fast tokenizer keeps its truncation setting
-        # as state and each call with other settings rewrites it, which is not safe while another
-        # thread encodes (an ingest chunking while questions are embedded). A precaution.
-        if not dimension:
-            raise ValueError(f"embedding model {model!r} does not report its dimension")
-        self.dimension: int = int(dimension)
+        self._loaded = False
+        self._load_lock = threading.Lock()
         self.query_cache_size = query_cache_size
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_lock = threading.Lock()
 
+    def load(self) -> None:
+        """Loads the model (exporting it to ONNX first when needed); later calls do nothing."""
+        if self._loaded:
+            return
+        with self._load_lock:
+            if self._loaded:
+                return
+            dimension = self._load_torch() if self.backend == "torch" else self._load_onnx()
+            # `tokenizer` is for callers (the chunker counts tokens with it, untruncated); encode()
+            # tokenizes with another instance, because a fast tokenizer keeps its truncation setting
+            # as state and each call with other settings rewrites it, which is not safe while another
+            # thread encodes (an ingest chunking while questions are embedded). A precaution.
+            if not dimension:
+                raise ValueError(f"embedding model {self.name!r} does not report its dimension")
+            self._dimension = int(dimension)
+            self._loaded = True
+
+    def _load_torch(self) -> int | None:
+        from sentence_transformers import SentenceTransformer
+
+        self._st = SentenceTransformer(self.name, device=self._device)
+        self._tokenizer = copy.deepcopy(self._st.tokenizer)  # see load(): not the one encode() uses
+        self._max_length = int(self._st.max_seq_length)
+        return self._st.get_embedding_dimension()
+
+    def _load_onnx(self) -> int | None:
+        from transformers import AutoTokenizer
+
+        from index.onnx_export import default_cache_dir, make_session
+        from index.sentence_export import exported_sentence_model
+
+        self.exported = exported_sentence_model(
+            self.name, self._cache_dir or default_cache_dir(), precision=self._onnx_precision
+        )
+        self._session = make_session(self.exported.path, threads=self._threads)
+        self._input_names = list(self.exported.meta["input_names"])
+        self._encode_tokenizer = AutoTokenizer.from_pretrained(self.name)
+        self._tokenizer = copy.deepcopy(self._encode_tokenizer)
+        self._max_length = int(self.exported.meta["max_seq_length"])
+        return self.exported.meta.get("dimension")
+
+    @property
+    def dimension(self) -> int:
+        self.load()
+        return self._dimension
+
+    @property
+    def tokenizer(self) -> Any:
+        self.load()
+        return self._tokenizer
+
+    @property
+    def max_length(self) -> int:
+        self.load()
+        return self._max_length
+
     @property
     def model(self) -> Any:
         """The sentence-transformers model (torch backend) or the ONNX Runtime session."""
+        self.load()
         return self._st if self._st is not None else self._session
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length vectors, shape (len(texts), dimension), so inner product is cosine."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        self.load()
         if self._st is not None:
             vectors = self._st.encode(
                 texts,
@@ -125,7 +184,7 @@ class Embedder:
             self._query_cache.clear()
 
     def warm_up(self) -> None:
-        """One small call, so the first real request does not pay for lazy initialisation."""
+        """Loads the model and runs one small call, so the first real request pays for neither."""
         self.encode(["warm-up"])
 
     def _encode_onnx(self, texts: list[str]) -> np.ndarray:

@@ -1,7 +1,7 @@
 """ONNX Runtime copies of the Hugging Face models: exported once, cached, loaded as sessions.
 
-`exported_model(model, cache_dir, task=..., precision=...)` returns the path of an ONNX file
-for the model, exporting it (with `torch.onnx.export`) and optionally quantizing it to int8
+`exported_model(model, cache_dir, task=..., precision=..., build=...)` returns the path of an ONNX
+file for the model, exporting it (with `torch.onnx.export`) and optionally quantizing it to int8
 (`onnxruntime.quantization.quantize_dynamic`) the first time only. The cache folder's name
 holds a hash of everything the export depends on (model path, its config, the size and mtime
 of its weights, precision, torch and onnxruntime versions), so changed weights give a new
@@ -9,10 +9,9 @@ export and an unchanged model is never exported twice. An export is written into
 folder beside the cache entry and renamed into place, so a reader never sees half a model; a
 file lock keeps two processes from exporting the same model at once.
 
-Tasks:
-- "question-answering": an `AutoModelForQuestionAnswering`; outputs `start_logits`, `end_logits`.
-- "sentence-embedding": a sentence-transformers model (transformer, pooling, normalize, in
-  the graph); output `sentence_embedding`.
+This module knows no model kind: `build(model_dir)` returns the `ExportSpec` of one (the torch
+module to trace, its input and output names, dynamic axes). The embedder's lives in
+`index.sentence_export`, the reader's in `qa.reader_export`.
 
 Why the legacy TorchScript exporter (`dynamo=False`): it needs only the `onnx` package (the
 dynamo exporter also needs `onnxscript`), traces these BERT encoders exactly (logits equal to
@@ -30,11 +29,11 @@ import re
 import shutil
 import tempfile
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-Task = Literal["question-answering", "sentence-embedding"]
 Precision = Literal["fp32", "int8"]
 
 # Bump when the export recipe changes, so old cache entries are not reused.
@@ -42,6 +41,20 @@ EXPORT_VERSION = 3
 OPSET = 17
 MODEL_FILE = "model.onnx"
 META_FILE = "meta.json"
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """What to export: a torch module taking `input_names` (int64, batch x sequence) positionally."""
+
+    module: Any
+    input_names: list[str]
+    output_names: list[str]
+    output_axes: dict[int, str]  # dynamic axes of every output, e.g. {0: "batch", 1: "sequence"}
+    extra: dict[str, Any] = field(default_factory=dict)  # kept in the metadata
+
+
+BuildSpec = Callable[[Path], ExportSpec]
 
 
 @dataclass(frozen=True)
@@ -69,7 +82,7 @@ def resolve_model_dir(model: str) -> Path:
     return Path(snapshot_download(model))
 
 
-def cache_key(model_dir: Path, task: Task, precision: Precision) -> str:
+def cache_key(model_dir: Path, task: str, precision: Precision) -> str:
     """A hash of everything an export depends on: same key, same ONNX model."""
     import onnxruntime
     import torch
@@ -99,7 +112,7 @@ def cache_key(model_dir: Path, task: Task, precision: Precision) -> str:
     return h.hexdigest()[:16]
 
 
-def cache_entry(model: str, cache_dir: Path, task: Task, precision: Precision) -> Path:
+def cache_entry(model: str, cache_dir: Path, task: str, precision: Precision) -> Path:
     """The cache folder for this model, task and precision (it may not exist yet)."""
     model_dir = resolve_model_dir(model)
     # The last two path parts: a sentence-transformers package keeps its model in ".../<name>/model".
@@ -107,8 +120,10 @@ def cache_entry(model: str, cache_dir: Path, task: Task, precision: Precision) -
     return Path(cache_dir) / f"{slug}-{task}-{precision}-{cache_key(model_dir, task, precision)}"
 
 
-def exported_model(model: str, cache_dir: Path, *, task: Task, precision: Precision = "int8") -> ExportedModel:
-    """The cached ONNX export of `model`, exporting (and quantizing) it on first use."""
+def exported_model(
+    model: str, cache_dir: Path, *, task: str, build: BuildSpec, precision: Precision = "int8"
+) -> ExportedModel:
+    """The cached ONNX export of `model` for `task`, exporting `build(model_dir)` (and quantizing it) on first use."""
     from filelock import FileLock
 
     entry = cache_entry(model, cache_dir, task, precision)
@@ -122,14 +137,14 @@ def exported_model(model: str, cache_dir: Path, *, task: Task, precision: Precis
         fallback = default_cache_dir()
         if Path(cache_dir).resolve() == fallback.resolve():
             raise
-        return exported_model(model, fallback, task=task, precision=precision)
+        return exported_model(model, fallback, task=task, build=build, precision=precision)
     try:
         if (entry / META_FILE).is_file():  # another process finished it while we waited
             return _load_entry(entry, exported=False)
         tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
         tmp.chmod(0o755)
         try:
-            meta = _export(resolve_model_dir(model), tmp, task, precision)
+            meta = _export(build(resolve_model_dir(model)), tmp, task, precision)
             meta["source"] = model
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
             os.replace(tmp, entry)  # atomic: the entry appears whole or not at all
@@ -145,29 +160,23 @@ def _load_entry(entry: Path, *, exported: bool) -> ExportedModel:
     return ExportedModel(path=entry / MODEL_FILE, meta=meta, exported=exported)
 
 
-def _export(model_dir: Path, out_dir: Path, task: Task, precision: Precision) -> dict[str, Any]:
+def _export(spec: ExportSpec, out_dir: Path, task: str, precision: Precision) -> dict[str, Any]:
     """Exports into `out_dir/model.onnx`; returns the metadata the runtime needs."""
     import torch
 
     fp32_path = out_dir / ("model-fp32.onnx" if precision == "int8" else MODEL_FILE)
-    if task == "question-answering":
-        module, input_names, output_names, extra = _qa_module(model_dir)
-    elif task == "sentence-embedding":
-        module, input_names, output_names, extra = _sentence_module(model_dir)
-    else:
-        raise ValueError(f"unknown task {task!r}")
     example = torch.ones((2, 16), dtype=torch.long)
-    dynamic = {name: {0: "batch", 1: "sequence"} for name in input_names}
-    for name in output_names:
-        dynamic[name] = {0: "batch", 1: "sequence"} if task == "question-answering" else {0: "batch"}
+    dynamic: dict[str, dict[int, str]] = {name: {0: "batch", 1: "sequence"} for name in spec.input_names}
+    for name in spec.output_names:
+        dynamic[name] = dict(spec.output_axes)
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer and deprecation warnings: the outputs are checked in tests
         torch.onnx.export(
-            module,
-            tuple(example for _ in input_names),
+            spec.module,
+            tuple(example for _ in spec.input_names),
             str(fp32_path),
-            input_names=input_names,
-            output_names=output_names,
+            input_names=spec.input_names,
+            output_names=spec.output_names,
             dynamic_axes=dynamic,
             opset_version=OPSET,
             do_constant_folding=True,
@@ -176,7 +185,13 @@ def _export(model_dir: Path, out_dir: Path, task: Task, precision: Precision) ->
     if precision == "int8":
         _quantize(fp32_path, out_dir / MODEL_FILE)
         fp32_path.unlink()
-    return {"task": task, "precision": precision, "input_names": input_names, "output_names": output_names, **extra}
+    return {
+        "task": task,
+        "precision": precision,
+        "input_names": spec.input_names,
+        "output_names": spec.output_names,
+        **spec.extra,
+    }
 
 
 def _quantize(src: Path, dst: Path) -> None:
@@ -199,45 +214,6 @@ def _quantize(src: Path, dst: Path) -> None:
         op_types_to_quantize=["MatMul"],
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
-
-
-def _qa_module(model_dir: Path) -> tuple[Any, list[str], list[str], dict[str, Any]]:
-    import torch
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForQuestionAnswering.from_pretrained(model_dir, attn_implementation="eager").eval()
-    input_names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in tokenizer.model_input_names]
-
-    class QA(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            out = self.model(**dict(zip(input_names, inputs)))
-            return out.start_logits, out.end_logits
-
-    return QA(), input_names, ["start_logits", "end_logits"], {}
-
-
-def _sentence_module(model_dir: Path) -> tuple[Any, list[str], list[str], dict[str, Any]]:
-    import torch
-    from sentence_transformers import SentenceTransformer
-
-    st = SentenceTransformer(str(model_dir), device="cpu", model_kwargs={"attn_implementation": "eager"}).eval()
-    input_names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in st.tokenizer.model_input_names]
-
-    class Sentence(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.st = st
-
-        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-            return self.st(dict(zip(input_names, inputs)))["sentence_embedding"]
-
-    extra = {"dimension": int(st.get_embedding_dimension() or 0), "max_seq_length": int(st.max_seq_length)}
-    return Sentence(), input_names, ["sentence_embedding"], extra
 
 
 def make_session(path: Path, *, threads: int = 0, spinning: bool = False) -> Any:

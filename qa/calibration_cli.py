@@ -86,7 +86,7 @@ def calibrate_command(
     pipeline = Pipeline.from_settings(settings)
     try:
         examples = collect(data, pipeline, limit)
-        embedder = pipeline.embedder.identity
+        embedder = pipeline.embedder_identity
     except SquadFormatError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc

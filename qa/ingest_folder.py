@@ -17,7 +17,8 @@ from pathlib import Path
 from errors import SpanqaError
 from index.loaders import is_supported
 from index.sources import Discovery, SourceFile, discover
-from qa.pipeline import NewDocument, Pipeline
+from qa.ingest import NewDocument
+from qa.pipeline import Pipeline
 
 STATUSES = ("added", "replaced", "unchanged", "skipped", "failed")
 
@@ -60,8 +61,13 @@ def ingest_paths(
     on_file: Callable[[SourceFile], None] | None = None,
 ) -> IngestSummary:
     """Finds the files under `paths` and ingests them (see `discover` for globs, keys and skips)."""
-    found = discover(paths, include=include, exclude=exclude, supported=is_supported)
+    found = find_files(paths, include=include, exclude=exclude)
     return ingest_discovered(pipeline, found, batch_size=batch_size, on_file=on_file)
+
+
+def find_files(paths: Sequence[Path], *, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Discovery:
+    """The files under `paths` that a loader supports, and those skipped or missing (see `discover`)."""
+    return discover(paths, include=include, exclude=exclude, supported=is_supported)
 
 
 def ingest_discovered(

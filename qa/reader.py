@@ -5,7 +5,7 @@ Text becomes model windows through `qa.windows.encode_windows` (the same functio
 uses); windows of all (question, context) pairs are run through the model in length-sorted
 batches, and each window's start/end logits are decoded into character spans with numpy.
 The model runs in PyTorch (`backend="torch"`) or in ONNX Runtime (`backend="onnx"`, fp32 or
-dynamic int8, exported once and cached by `index.onnx_export`); tokenization and decoding are
+dynamic int8, exported once and cached by `qa.reader_export`); tokenization and decoding are
 the same for both.
 
 Scores are raw logits, `start_logit + end_logit`, never softmaxed per window: a softmax would
@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
@@ -77,7 +78,11 @@ def confidence(score: float, threshold: float) -> float:
 
 
 class Reader:
-    """An extractive QA model (local path or hub id) with windowing and span decoding."""
+    """An extractive QA model (local path or hub id) with windowing and span decoding.
+
+    The tokenizer and model load on first use (or `load()` / `warm_up()`), once, thread-safe;
+    `span_model` injects a model (a test fake, or one built elsewhere) instead of loading one.
+    """
 
     def __init__(
         self,
@@ -92,6 +97,7 @@ class Reader:
         onnx_precision: Literal["fp32", "int8"] = "int8",
         cache_dir: Path | None = None,
         threads: int = 0,
+        span_model: SpanModel | None = None,
     ) -> None:
         """`backend="onnx"` runs the model in ONNX Runtime: exported (and with
         `onnx_precision="int8"` quantized) once into `cache_dir`, then loaded from there.
@@ -110,26 +116,58 @@ class Reader:
                 f"stride must be in [0, {context_room}) for windows of {max_length} tokens "
                 f"(questions take up to {MAX_QUESTION_TOKENS}), got {stride}"
             )
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        # Questions are clipped with their own tokenizer instance: a fast tokenizer keeps its
-        # truncation setting as state and each call with other settings rewrites it, which is not
-        # safe while another thread encodes with it (concurrent requests). With two instances,
-        # each keeps one setting for good. (A precaution: no failure was reproduced.)
-        self._question_tokenizer = copy.deepcopy(self.tokenizer)
-        self.model: SpanModel
-        if backend == "torch":
-            self.model = TorchSpanModel(model, self.device)
-        elif backend == "onnx":
-            self.model = OnnxSpanModel(model, cache_dir=cache_dir, precision=onnx_precision, threads=threads)
-        else:
+        if backend not in ("torch", "onnx"):
             raise ValueError(f"unknown reader backend {backend!r} (torch or onnx)")
-        # Models without segment embeddings (RoBERTa, DistilBERT) take no token_type_ids.
-        self._uses_token_type_ids = "token_type_ids" in self.tokenizer.model_input_names
-        self._cls_id = self.tokenizer.cls_token_id
+        self._onnx_precision = onnx_precision
+        self._cache_dir = cache_dir
+        self._threads = threads
+        self._model: SpanModel | None = span_model
+        self._loaded = False
+        self._warm = False
+        self._load_lock = threading.Lock()
+
+    def load(self) -> None:
+        """Loads the tokenizer and (unless injected) the model; later calls do nothing."""
+        if self._loaded:
+            return
+        with self._load_lock:
+            if self._loaded:
+                return
+            self._tokenizer = AutoTokenizer.from_pretrained(self.name)
+            # Questions are clipped with their own tokenizer instance: a fast tokenizer keeps its
+            # truncation setting as state and each call with other settings rewrites it, which is not
+            # safe while another thread encodes with it (concurrent requests). With two instances,
+            # each keeps one setting for good. (A precaution: no failure was reproduced.)
+            self._question_tokenizer = copy.deepcopy(self._tokenizer)
+            if self._model is None:
+                if self.backend == "torch":
+                    self._model = TorchSpanModel(self.name, self.device)
+                else:
+                    self._model = OnnxSpanModel(
+                        self.name, cache_dir=self._cache_dir, precision=self._onnx_precision, threads=self._threads
+                    )
+            # Models without segment embeddings (RoBERTa, DistilBERT) take no token_type_ids.
+            self._uses_token_type_ids = "token_type_ids" in self._tokenizer.model_input_names
+            self._cls_id = self._tokenizer.cls_token_id
+            self._loaded = True
+
+    @property
+    def tokenizer(self) -> Any:
+        self.load()
+        return self._tokenizer
+
+    @property
+    def model(self) -> SpanModel:
+        self.load()
+        assert self._model is not None
+        return self._model
 
     def warm_up(self) -> None:
-        """One small read, so the first real request does not pay for lazy initialisation."""
-        self.read("What is this?", ["This is a warm-up passage for the reader model."], n_best=1)
+        """Loads the model and runs one small read (once), so the first real request pays for neither."""
+        self.load()
+        if not self._warm:
+            self.read("What is this?", ["This is a warm-up passage for the reader model."], n_best=1)
+            self._warm = True
 
     def read(self, question: str, contexts: list[str], n_best: int = 5) -> Reading:
         """The `n_best` spans answering `question` across all `contexts`, best first."""
@@ -139,6 +177,7 @@ class Reader:
         """`read` for many questions at once: the windows of all pairs are batched together."""
         if len(questions) != len(contexts):
             raise ValueError("questions and contexts must have the same length")
+        self.load()
         pairs = [(qi, ci) for qi, ctxs in enumerate(contexts) for ci in range(len(ctxs))]
         if not pairs:
             return [Reading(spans=[], null_score=math.nan) for _ in questions]
@@ -305,16 +344,15 @@ class TorchSpanModel:
 
 
 class OnnxSpanModel:
-    """The model in ONNX Runtime on CPU, exported once into `cache_dir` (see index.onnx_export)."""
+    """The model in ONNX Runtime on CPU, exported once into `cache_dir` (see qa.reader_export)."""
 
     def __init__(
         self, model: str, *, cache_dir: Path | None, precision: Literal["fp32", "int8"], threads: int = 0
     ) -> None:
-        from index.onnx_export import default_cache_dir, exported_model, make_session
+        from index.onnx_export import default_cache_dir, make_session
+        from qa.reader_export import exported_reader_model
 
-        self.exported = exported_model(
-            model, cache_dir or default_cache_dir(), task="question-answering", precision=precision
-        )
+        self.exported = exported_reader_model(model, cache_dir or default_cache_dir(), precision=precision)
         self.session = make_session(self.exported.path, threads=threads)
         self.input_names = list(self.exported.meta["input_names"])
 

@@ -23,7 +23,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from errors import InvalidRequest
-from index.embedder import Embedder
+from index.embedder import TextEncoder
 from index.store import KeywordSearch, Store
 from index.types import Chunk
 from qa.answers import Passage
@@ -62,7 +62,7 @@ class _Candidate:
 class Retriever:
     def __init__(
         self,
-        embedder: Embedder,
+        embedder: TextEncoder,
         store: Store,
         bm25: KeywordSearch | None = None,
         reranker: Reranker | None = None,
@@ -134,7 +134,7 @@ class Retriever:
         vector, dense_hits = self._dense(question, depth, doc_ids, timings)
         keyword_hits = self._bm25(question, depth, doc_ids, timings)
         t0 = time.perf_counter()
-        dense_ids = [c.id for c, _ in dense_hits]
+        dense_ids = [c.id for c, _ in dense_hits if c.id is not None]  # stored chunks all have ids
         keyword_ids = [i for i, _ in keyword_hits]
         fused = reciprocal_rank_fusion([dense_ids, keyword_ids], self.rrf_k)[:n]
         dense = {c.id: s for c, s in dense_hits}

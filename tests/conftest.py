@@ -30,44 +30,36 @@ def base_settings():
 
 
 @pytest.fixture(scope="session")
-def embedder(base_settings):
-    from index.embedder import Embedder
-
-    return Embedder(base_settings.embedding_model)
+def torch_settings(base_settings):
+    """The default settings on the PyTorch backend (no ONNX export needed)."""
+    return base_settings.model_copy(update={"backend": "torch"})
 
 
 @pytest.fixture(scope="session")
-def reader(base_settings):
-    from qa.reader import Reader
+def embedder(torch_settings):
+    from qa.wiring import make_embedder
 
-    s = base_settings
-    return Reader(
-        s.reader_model,
-        max_length=s.reader_max_length,
-        stride=s.reader_stride,
-        batch_size=s.reader_batch_size,
-        max_answer_tokens=s.max_answer_tokens,
-    )
+    return make_embedder(torch_settings)
+
+
+@pytest.fixture(scope="session")
+def reader(torch_settings):
+    from qa.wiring import make_reader
+
+    return make_reader(torch_settings)
 
 
 @pytest.fixture
 def make_pipeline(base_settings, embedder, reader, tmp_path_factory):
     """Builds pipelines over fresh data directories, sharing the session's models."""
-    from index.store import FaissSqliteStore
-    from qa.pipeline import Pipeline
+    from tests.fixtures.apps import pipeline_over
 
     made = []
 
     def make(data_dir: Path | None = None, **overrides):
         data_dir = data_dir or tmp_path_factory.mktemp("data")
         settings = base_settings.model_copy(update={"data_dir": data_dir, **overrides})
-        store = FaissSqliteStore(
-            data_dir,
-            dimension=embedder.dimension,
-            model_name=embedder.identity,
-            index_type=settings.index_type,
-        )
-        pipeline = Pipeline(settings, embedder, reader, store)
+        pipeline = pipeline_over(settings, embedder, reader)
         made.append(pipeline)
         return pipeline
 
@@ -86,12 +78,10 @@ def seeded_client(settings, embedder, reader, data_dir: Path) -> Iterator[TestCl
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from index.store import FaissSqliteStore
     from qa.pipeline import Pipeline
 
     settings = settings.model_copy(update={"data_dir": data_dir})
-    store = FaissSqliteStore(data_dir, dimension=embedder.dimension, model_name=embedder.identity)
-    pipeline = Pipeline(settings, embedder, reader, store)
+    pipeline = Pipeline(settings, embedder, reader)
     try:
         with TestClient(create_app(settings, pipeline=pipeline)) as client:
             with SEED_FILE.open("rb") as f:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -15,7 +16,7 @@ from qa.pipeline import NewDocument
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
-_ERRORS = {code: {"model": ErrorOut} for code in (404, 413, 415, 422)}
+_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (404, 413, 415, 422)}
 _FORM_LIMITS = {"max_files": 1, "max_fields": 8, "max_part_size": 64 * 1024}  # the file, then title, id, metadata
 _MAX_OFFSET = 1_000_000_000
 
@@ -78,8 +79,9 @@ async def _add_upload(request: Request, pipeline: PipelineDep, limit: int) -> In
     if len(data) > limit:
         raise DocumentTooLarge(f"{upload.filename!r} is over the upload limit of {limit:,} bytes")  # type: ignore[union-attr]
     metadata = _form_metadata(form.get("metadata"))
-    title = check_text(form["title"], "the title") if isinstance(form.get("title"), str) else None
-    doc_id = check_doc_id(form["id"]) if isinstance(form.get("id"), str) and form["id"] else None
+    title_field, id_field = form.get("title"), form.get("id")
+    title = check_text(title_field, "the title") if isinstance(title_field, str) else None
+    doc_id = check_doc_id(id_field) if isinstance(id_field, str) and id_field else None
     result = await run_in_threadpool(
         pipeline.ingest_bytes,
         data,
@@ -119,7 +121,7 @@ def list_documents(
     docs = pipeline.list_documents(offset=offset, limit=limit)
     return DocumentList(
         documents=[DocumentSummary.of(d) for d in docs],
-        total=pipeline.store.count_documents(),
+        total=pipeline.count_documents(),
         offset=offset,
         limit=limit,
     )

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 _MAX_UPLOADS = 1000  # multipart file parts of one request (an archive counts as one)
 _MAX_OFFSET = 1_000_000_000
-_NOT_FOUND = {404: {"model": ErrorOut}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
 _UPLOAD_BODY = {
     "requestBody": {
         "content": {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 
-import Stemmer  # type: ignore[import-not-found]  # PyStemmer ships no stubs
+import Stemmer
 
 # Bump when tokenization changes: stored tokens are then rebuilt from the chunks' text.
 TOKENIZER_VERSION = "words2-en_plus-snowball-english-v1"

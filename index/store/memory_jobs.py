@@ -20,7 +20,11 @@ class MemoryJobStore:
 
     def _info(self, job_id: str) -> JobInfo:
         counts = Counter(f.status for f in self._files[job_id])
-        return replace(self._jobs[job_id], counts=dict(counts), metadata=copy.deepcopy(self._jobs[job_id].metadata))
+        return replace(
+            self._jobs[job_id],
+            counts={str(status): n for status, n in counts.items()},
+            metadata=copy.deepcopy(self._jobs[job_id].metadata),
+        )
 
     def create_job(
         self, job_id: str, files: Sequence[NewJobFile], metadata: Mapping[str, Any], created_at: float

@@ -105,7 +105,7 @@ def migrate_schema(conn: psycopg.Connection, params: SchemaParams, model_name: s
             raise IndexCorrupt(f"the database has schema version {current}, newer than this spanqa's {SCHEMA_VERSION}")
         for version in range(current + 1, SCHEMA_VERSION + 1):
             with conn.transaction():
-                conn.execute(MIGRATIONS[version - 1].format(**params.__dict__))  # type: ignore[arg-type]
+                conn.execute(MIGRATIONS[version - 1].format(**params.__dict__))
                 conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
         with conn.transaction():
             conn.cursor().executemany(

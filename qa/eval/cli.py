@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from qa.eval.records import EvalSummary
 from qa.eval.report import headline_rows
 
 
@@ -71,7 +72,7 @@ def eval_command(
         console.print(f"{name:>12}: {path}")
 
 
-def headline_table(summary: dict) -> Table:
+def headline_table(summary: EvalSummary) -> Table:
     table = Table(title="spanqa evaluation")
     table.add_column("metric")
     table.add_column("end to end", justify="right")

@@ -89,13 +89,15 @@ def plot_score_distributions(records: list[QuestionRecord], threshold: float, be
         "no answer, right": [r.best_score for r in records if not r.prediction and not r.has_answer],
         "no answer, wrong": [r.best_score for r in records if not r.prediction and r.has_answer],
     }
-    groups = {k: [v for v in vs if v is not None and math.isfinite(v)] for k, vs in groups.items()}
-    values = [v for vs in groups.values() for v in vs]
+    finite: dict[str, list[float]] = {
+        k: [v for v in vs if v is not None and math.isfinite(v)] for k, vs in groups.items()
+    }
+    values = [v for vs in finite.values() for v in vs]
     fig, ax = plt.subplots(figsize=(6, 3.6))
     if values:
         lo, hi = min(values), max(values)
         bins = [lo + (hi - lo) * i / 40 for i in range(41)] if hi > lo else 10
-        for label, vs in groups.items():
+        for label, vs in finite.items():
             if vs:
                 ax.hist(vs, bins=bins, alpha=0.5, label=f"{label} ({len(vs)})")
     ax.axvline(threshold, color="k", ls="--", lw=1, label=f"threshold used {threshold:g}")

@@ -26,9 +26,17 @@ def rich_progress(description: str, total: int) -> Iterator[Callable[[int], None
     )
     with Bar(*columns, console=Console(stderr=True), transient=False) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+
+        def advance(n: int = 1) -> None:
+            bar.advance(task, n)
+
+        yield advance
 
 
 @contextmanager
 def no_progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
-    yield lambda n=1: None
+
+    def advance(n: int = 1) -> None:
+        return None
+
+    yield advance

@@ -6,7 +6,7 @@ The flow, all through `qa.pipeline.Pipeline` (the same code the API runs):
 2. Every selected question goes through `Pipeline.ask` -> the end-to-end prediction.
 3. `Pipeline.retrieve(question, top_k=20)` -> rank of the first chunk of the gold paragraph
    -> recall@1/5/10/20 and MRR.
-4. The reader alone on the gold paragraph (`pipeline.reader.read_batch`), with the same
+4. The reader alone on the gold paragraph (`pipeline.read_batch`), with the same
    selection and no-answer rule -> "oracle" EM/F1: what is lost when retrieval is perfect.
 5. Each miss classified by stage (qa.eval.misses); calibration (ECE, reliability, and the same
    refitted leave-one-article-out, qa.eval.summary); no-answer precision/recall.
@@ -167,6 +167,7 @@ def run_eval(
 
     t_load = time.perf_counter()
     pipeline = Pipeline.from_settings(settings)
+    pipeline.warm_up()  # models load lazily: count their loading here, not in the first question
     load_seconds = time.perf_counter() - t_load
     try:
         ingest = build_index(pipeline, corpus, progress)
@@ -198,7 +199,7 @@ def run_eval(
             for b in range(0, len(questions), ORACLE_BATCH):
                 batch = questions[b : b + ORACLE_BATCH]
                 oracle.extend(
-                    pipeline.reader.read_batch(
+                    pipeline.read_batch(
                         [q.question for q in batch], [[contexts[q.paragraph_id]] for q in batch], n_best=20
                     )
                 )

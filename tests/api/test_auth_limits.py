@@ -16,7 +16,7 @@ from tests.conftest import seeded_client
 def _spanqa(args: list[str], data_dir, **env: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "SPANQA_DATA_DIR": str(data_dir), **env}
     return subprocess.run(
-        [sys.executable, "-c", "from qa.cli import main; main()", *args],
+        [sys.executable, "-c", "from cli.app import main; main()", *args],
         capture_output=True,
         text=True,
         env=environment,

@@ -37,10 +37,10 @@ def test_metrics_count_requests_stages_answers_and_the_index(base_settings, embe
         assert {"embed", "search", "read"} <= stages
         asks = sum(s.value for s in families["spanqa_asks"].samples if s.name.endswith("_total"))
         assert asks == 1
-        store = client.app.state.pipeline.store
-        assert families["spanqa_documents"].samples[0].value == store.count_documents() == 1
-        assert families["spanqa_chunks"].samples[0].value == store.count_chunks()
-        assert families["spanqa_jobs"].samples[0].value == store.jobs.count_jobs() == 0
+        pipeline = client.app.state.pipeline
+        assert families["spanqa_documents"].samples[0].value == pipeline.count_documents() == 1
+        assert families["spanqa_chunks"].samples[0].value == pipeline.count_chunks()
+        assert families["spanqa_jobs"].samples[0].value == pipeline.jobs.count_jobs() == 0
 
 
 def test_metrics_need_a_reader_key_once_auth_is_on(base_settings, embedder, reader, tmp_path):

@@ -52,7 +52,7 @@ def replicas(postgres_url, base_settings, embedder, reader, tmp_path):
                 tmp_path, embedder.dimension, embedder.identity, database_url=postgres_url, pool_size=4
             )
             store = open_store(config)
-            pipeline = Pipeline(settings, embedder, reader, store, bm25=store.keyword)
+            pipeline = Pipeline(settings, embedder, reader, store)
             stack.callback(pipeline.close)
             clients.append(stack.enter_context(TestClient(create_app(settings, pipeline=pipeline))))
         yield clients

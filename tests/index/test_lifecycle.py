@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from index.store import DB_FILE
 from qa.ingest_folder import ingest_paths
-from tests.fixtures.apps import run_cli
+from tests.fixtures.apps import pipeline_over, run_cli, store_of
 from tests.fixtures.samples import (
     HTML_PAGE,
     LATIN1_TEXT,
@@ -84,16 +84,16 @@ def test_folder_ingest_summary_metadata_and_noop_reingest(make_pipeline, tmp_pat
     assert pipeline.get_document(infos["trust/cafe.txt"].id).text == LATIN1_TEXT
     for info in infos.values():  # every chunk slices its document and carries its page
         document = pipeline.get_document(info.id)
-        for chunk in pipeline.store.chunks_of(info.id):
+        for chunk in store_of(pipeline).chunks_of(info.id):
             assert document.text[chunk.start : chunk.end] == chunk.text
             assert chunk.page == document.page_at(chunk.start)
-    assert {c.page for c in pipeline.store.chunks_of(pdf.id)} == {1, 2, 3}
+    assert {c.page for c in store_of(pipeline).chunks_of(pdf.id)} == {1, 2, 3}
 
-    generation = pipeline.store.generation()
+    generation = store_of(pipeline).generation()
     again = ingest_paths(pipeline, [folder])
     assert again.counts() == {"added": 0, "replaced": 0, "unchanged": 5, "skipped": 2, "failed": 3}
-    assert pipeline.store.generation() == generation  # nothing was written
-    assert pipeline.store.verify() == []
+    assert store_of(pipeline).generation() == generation  # nothing was written
+    assert store_of(pipeline).verify() == []
 
 
 def test_editing_one_file_replaces_only_that_document(make_pipeline, tmp_path):
@@ -101,7 +101,8 @@ def test_editing_one_file_replaces_only_that_document(make_pipeline, tmp_path):
     folder = make_folder(tmp_path)
     ingest_paths(pipeline, [folder])
     before = {
-        info.source: (info.id, [c.id for c in pipeline.store.chunks_of(info.id)]) for info in pipeline.list_documents()
+        info.source: (info.id, [c.id for c in store_of(pipeline).chunks_of(info.id)])
+        for info in pipeline.list_documents()
     }
     question = "Who is the harbour master?"
     notes_id = before["trust/notes.md"][0]
@@ -115,7 +116,8 @@ def test_editing_one_file_replaces_only_that_document(make_pipeline, tmp_path):
     assert [Path(o.path).name for o in summary.of("replaced")] == ["notes.md"]
 
     after = {
-        info.source: (info.id, [c.id for c in pipeline.store.chunks_of(info.id)]) for info in pipeline.list_documents()
+        info.source: (info.id, [c.id for c in store_of(pipeline).chunks_of(info.id)])
+        for info in pipeline.list_documents()
     }
     assert after.keys() == before.keys()
     for source in before:
@@ -125,18 +127,18 @@ def test_editing_one_file_replaces_only_that_document(make_pipeline, tmp_path):
         else:
             assert after[source] == before[source]  # untouched: same chunk ids
     with pytest.raises(KeyError):
-        pipeline.store.get_chunks(before["trust/notes.md"][1])
-    assert pipeline.store.count_vectors() == pipeline.store.count_chunks()
+        store_of(pipeline).get_chunks(before["trust/notes.md"][1])
+    assert store_of(pipeline).count_vectors() == store_of(pipeline).count_chunks()
     answer = pipeline.ask(question, doc_ids=[notes_id]).answers[0]
     assert answer.text == "Kari Nordmann"
     assert pipeline.get_document(notes_id).text[answer.citation.start : answer.citation.end] == "Kari Nordmann"
 
     pipeline.delete(notes_id)
     remaining_ids = {c for _, chunks in after.values() for c in chunks} - set(after["trust/notes.md"][1])
-    assert set(pipeline.store.all_chunk_ids()) == remaining_ids
-    assert pipeline.store.count_vectors() == len(remaining_ids)
+    assert set(store_of(pipeline).all_chunk_ids()) == remaining_ids
+    assert store_of(pipeline).count_vectors() == len(remaining_ids)
     assert all(p.doc_id != notes_id for p in pipeline.retrieve(question, top_k=20))
-    assert pipeline.store.verify() == []
+    assert store_of(pipeline).verify() == []
 
 
 def test_metadata_filter_semantics(make_pipeline):
@@ -149,7 +151,7 @@ def test_metadata_filter_semantics(make_pipeline):
         "c": {"team": "ops", "year": 2024.0, "owner": None},
     }
     pipeline.ingest_many([NewDocument(text=f"Document {i} about otters.", id=i, metadata=m) for i, m in docs.items()])
-    match = pipeline.store.doc_ids_matching
+    match = store_of(pipeline).doc_ids_matching
     assert match({"team": "ops"}) == ["b", "c"]
     assert match({"team": "ops", "year": 2024}) == ["b", "c"]  # 2024 == 2024.0
     assert match({"year": [2023, 2025]}) == ["a"]
@@ -169,13 +171,10 @@ def test_metadata_filter_semantics(make_pipeline):
 def client(base_settings, embedder, reader, tmp_path_factory) -> Iterator[TestClient]:
     """The real app on a fresh data directory, with the sample PDF, DOCX and HTML uploaded."""
     from api.app import create_app
-    from index.store import FaissSqliteStore
-    from qa.pipeline import Pipeline
 
     data_dir = tmp_path_factory.mktemp("lifecycle-api")
     settings = base_settings.model_copy(update={"data_dir": data_dir})
-    store = FaissSqliteStore(data_dir, dimension=embedder.dimension, model_name=embedder.identity)
-    pipeline = Pipeline(settings, embedder, reader, store)
+    pipeline = pipeline_over(settings, embedder, reader)
     with TestClient(create_app(settings, pipeline=pipeline)) as c:
         for name, data in (
             ("annual.pdf", pdf_bytes()),

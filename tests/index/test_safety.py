@@ -24,7 +24,7 @@ from index.loaders import load_bytes
 from index.store import DB_FILE
 from qa.ingest_folder import ingest_paths
 from qa.pipeline import NewDocument, Pipeline
-from tests.fixtures.apps import run_cli, start_cli
+from tests.fixtures.apps import embedder_of, pipeline_over, run_cli, start_cli, store_of
 from tests.fixtures.samples import (
     corrupt_pdf_bytes,
     docx_bytes,
@@ -51,7 +51,7 @@ def answer_key(result) -> list[tuple]:
 
 
 def chunk_spans(pipeline: Pipeline, doc_id: str) -> list[tuple[int, int, str, int | None]]:
-    return [(c.start, c.end, c.text, c.page) for c in pipeline.store.chunks_of(doc_id)]
+    return [(c.start, c.end, c.text, c.page) for c in store_of(pipeline).chunks_of(doc_id)]
 
 
 def expected_spans(pipeline: Pipeline, doc_id: str) -> list[tuple[int, int, str, int | None]]:
@@ -59,7 +59,7 @@ def expected_spans(pipeline: Pipeline, doc_id: str) -> list[tuple[int, int, str,
     document = pipeline.get_document(doc_id)
     s = pipeline.settings
     chunks = chunk_text(
-        doc_id, document.text, pipeline.embedder.tokenizer, s.chunk_tokens, s.chunk_overlap, document.pages
+        doc_id, document.text, embedder_of(pipeline).tokenizer, s.chunk_tokens, s.chunk_overlap, document.pages
     )
     return sorted((c.start, c.end, c.text, c.page) for c in chunks)
 
@@ -67,9 +67,9 @@ def expected_spans(pipeline: Pipeline, doc_id: str) -> list[tuple[int, int, str,
 def assert_whole_and_consistent(pipeline: Pipeline) -> set[str]:
     """FAISS agrees with SQLite, and every stored document has exactly its complete set of chunks.
     Returns the stored document ids."""
-    assert pipeline.store.verify() == []
+    assert store_of(pipeline).verify() == []
     ids = {info.id for info in pipeline.list_documents(limit=10_000)}
-    assert pipeline.store.count_chunks() == sum(len(pipeline.store.chunks_of(i)) for i in ids)  # no orphans
+    assert store_of(pipeline).count_chunks() == sum(len(store_of(pipeline).chunks_of(i)) for i in ids)  # no orphans
     for doc_id in ids:
         assert sorted(chunk_spans(pipeline, doc_id)) == expected_spans(pipeline, doc_id), doc_id
     return ids
@@ -220,7 +220,7 @@ def test_a_second_process_is_refused_the_writer_lock(make_pipeline, tmp_path):
     message = " ".join(result.stderr.split())
     assert f"the data directory {data_dir} is in use by another spanqa process" in message
     assert "HTTP API" in message  # the hint: upload through the running server
-    assert pipeline.store.count_documents() == 1
+    assert store_of(pipeline).count_documents() == 1
 
 
 # ---- over HTTP -----------------------------------------------------------------------------
@@ -228,12 +228,10 @@ def test_a_second_process_is_refused_the_writer_lock(make_pipeline, tmp_path):
 
 @pytest.fixture(scope="module")
 def app_pipeline(base_settings, embedder, reader, tmp_path_factory) -> Iterator[Pipeline]:
-    from index.store import FaissSqliteStore
 
     data_dir = tmp_path_factory.mktemp("safety-api")
     settings = base_settings.model_copy(update={"data_dir": data_dir})
-    store = FaissSqliteStore(data_dir, dimension=embedder.dimension, model_name=embedder.identity)
-    pipeline = Pipeline(settings, embedder, reader, store)
+    pipeline = pipeline_over(settings, embedder, reader)
     pipeline.ingest_many([NewDocument(text=text, id=doc_id) for doc_id, text in BASE_DOCS.items()])
     yield pipeline
     pipeline.close()
@@ -267,8 +265,8 @@ def server_url(app_pipeline) -> Iterator[str]:
 
 
 def test_api_serves_concurrent_asks_uploads_and_deletes(server_url, app_pipeline):
-    documents_before = app_pipeline.store.count_documents()
-    chunks_before = app_pipeline.store.count_chunks()
+    documents_before = store_of(app_pipeline).count_documents()
+    chunks_before = store_of(app_pipeline).count_chunks()
     uploads = [
         ("annual.pdf", pdf_bytes(), "Who is the treasurer of the trust?", "Ingrid Halvorsen"),
         ("handbook.docx", docx_bytes(), "Who sells diesel at the harbour?", "Astrid Moe"),
@@ -336,9 +334,9 @@ def test_api_serves_concurrent_asks_uploads_and_deletes(server_url, app_pipeline
         thread.join(timeout=600)
     assert not failures, failures
     assert len(asked) >= 2
-    assert app_pipeline.store.count_documents() == documents_before
-    assert app_pipeline.store.count_chunks() == chunks_before
-    assert app_pipeline.store.verify() == []
+    assert store_of(app_pipeline).count_documents() == documents_before
+    assert store_of(app_pipeline).count_chunks() == chunks_before
+    assert store_of(app_pipeline).verify() == []
 
 
 @pytest.fixture(scope="module")
@@ -364,22 +362,22 @@ BAD_FILES = [
 
 @pytest.mark.parametrize("name,data,status,needle", BAD_FILES, ids=[b[0] for b in BAD_FILES])
 def test_bad_files_get_a_clear_error_and_change_nothing(client, app_pipeline, name, data, status, needle):
-    generation = app_pipeline.store.generation()
+    generation = store_of(app_pipeline).generation()
     response = client.post("/documents", files={"file": (name, data)})
     assert response.status_code == status, response.text
     assert needle in response.json()["detail"]
-    assert app_pipeline.store.generation() == generation
+    assert store_of(app_pipeline).generation() == generation
 
 
 def test_fifty_megabyte_single_line_file_is_413_and_changes_nothing(client, app_pipeline, make_pipeline):
-    generation = app_pipeline.store.generation()
+    generation = store_of(app_pipeline).generation()
     line = b"a" * (50 * 1024 * 1024)
     response = client.post("/documents", files={"file": ("one-line.txt", line)})
     assert response.status_code == 413 and "limit" in response.json()["detail"]
-    assert app_pipeline.store.generation() == generation
+    assert store_of(app_pipeline).generation() == generation
     # with an upload limit that lets it through, the extracted-text limit refuses it
     roomy = make_pipeline(max_upload_bytes=64 * 1024 * 1024)
     with pytest.raises(Exception, match="characters") as caught:
         roomy.ingest_bytes(line, "one-line.txt")
     assert type(caught.value).__name__ == "DocumentTooLarge"
-    assert roomy.store.count_documents() == 0
+    assert store_of(roomy).count_documents() == 0

@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 
 from index.embedder import Embedder
-from index.onnx_export import cache_key, exported_model
+from index.onnx_export import cache_key
 from qa.eval.metrics import normalize_answer
 from qa.pipeline import NewDocument, Pipeline
-from qa.reader import Reader
+from qa.reader import OnnxSpanModel, Reader
+from qa.reader_export import exported_reader_model
 from qa.settings import Settings
 from qa.windows import encode_windows
+from qa.wiring import make_embedder, make_reader
 from tests.api.test_ask import SEED_QUESTIONS
 from tests.conftest import SEED_FILE
 
@@ -83,7 +85,7 @@ def test_backends_give_the_same_span_on_seed_questions(question, expected, torch
 
 def test_export_is_cached_and_reused(settings, cache_dir, onnx_readers):
     first = onnx_readers["int8"].model.exported
-    again = exported_model(settings.reader_model, cache_dir, task="question-answering", precision="int8")
+    again = exported_reader_model(settings.reader_model, cache_dir, precision="int8")
     assert again.exported is False
     assert again.path == first.path and again.path.is_file()
     assert again.path.stat().st_mtime_ns == first.path.stat().st_mtime_ns  # not written again
@@ -144,13 +146,14 @@ def test_query_cache_returns_the_same_vector_without_a_model_call(settings, cach
 
 
 def test_pipeline_from_settings_on_onnx_answers_seed_questions(settings, cache_dir, tmp_path):
-    pipeline = Pipeline.from_settings(
-        settings.model_copy(update={"data_dir": tmp_path, "backend": "onnx", "models_cache_dir": cache_dir})
-    )
+    onnx = settings.model_copy(update={"data_dir": tmp_path, "backend": "onnx", "models_cache_dir": cache_dir})
+    reader, embedder = make_reader(onnx), make_embedder(onnx)  # what Pipeline.from_settings(onnx) builds
+    assert reader.backend == "onnx" and embedder.backend == "onnx"
+    pipeline = Pipeline(onnx, embedder, reader)
     try:
-        assert pipeline.reader.backend == "onnx" and pipeline.embedder.backend == "onnx"
-        assert pipeline.reader.model.exported.exported is False  # exported by an earlier test
         pipeline.warm_up()
+        assert isinstance(reader.model, OnnxSpanModel)
+        assert reader.model.exported.exported is False  # exported by an earlier test
         pipeline.ingest(NewDocument(text=SEED_FILE.read_text(encoding="utf-8"), id="seed"))
         for question, expected in SEED_QUESTIONS:
             result = pipeline.ask(question)

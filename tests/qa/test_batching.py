@@ -131,9 +131,10 @@ def test_concurrent_asks_through_the_real_reader_match_sequential_answers(make_p
         pipeline.ingest(NewDocument(text=SEED_FILE.read_text(encoding="utf-8"), id="seed"))
     questions = [q for q, _ in SEED_QUESTIONS] * 2
     want = {q: [(a.text, a.citation.start) for a in sequential.ask(q).answers] for q in set(questions)}
-    assert batched.read_batcher is not None
+    assert batched.batch_stats() is not None
     with ThreadPoolExecutor(max_workers=16) as pool:
         got = list(pool.map(lambda q: (q, batched.ask(q)), questions))
     for question, result in got:
         assert [(a.text, a.citation.start) for a in result.answers] == want[question], question
-    assert batched.read_batcher.batches < len(questions), "concurrent questions must share reader calls"
+    stats = batched.batch_stats()
+    assert stats is not None and stats["batches"] < len(questions), "concurrent questions must share reader calls"

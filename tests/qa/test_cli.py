@@ -14,7 +14,7 @@ from tests.conftest import SEED_FILE
 def _spanqa(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "SPANQA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     return subprocess.run(
-        [sys.executable, "-c", "from qa.cli import app; app()", *args],
+        [sys.executable, "-c", "from cli.app import app; app()", *args],
         env=env,
         capture_output=True,
         text=True,

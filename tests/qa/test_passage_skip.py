@@ -56,4 +56,4 @@ def test_seed_questions_still_answered_with_skipping_on_and_off(make_pipeline):
         for pipeline in (on, off):
             result = pipeline.ask(question)
             assert not result.no_answer and expected.lower() in result.answers[0].text.lower(), question
-            assert len(result.passages) == min(pipeline.settings.top_k, pipeline.store.count_chunks())
+            assert len(result.passages) == min(pipeline.settings.top_k, pipeline.count_chunks())

@@ -12,6 +12,7 @@ from errors import InvalidRequest
 from qa.retriever import reciprocal_rank_fusion
 from tests.api.test_ask import SEED_QUESTIONS
 from tests.conftest import seeded_client
+from tests.fixtures.apps import pipeline_over
 
 MODES = [("dense", False), ("bm25", False), ("hybrid", False), ("hybrid", True)]
 
@@ -35,13 +36,11 @@ def test_reciprocal_rank_fusion_sums_one_over_k_plus_rank():
 @pytest.fixture(scope="module")
 def corpus_pipeline(base_settings, embedder, reader, squad_contexts, tmp_path_factory):
     """60 SQuAD paragraphs plus the two target documents, indexed once for the module."""
-    from index.store import FaissSqliteStore
-    from qa.pipeline import NewDocument, Pipeline
+    from qa.pipeline import NewDocument
 
     data_dir = tmp_path_factory.mktemp("modes-data")
     settings = base_settings.model_copy(update={"data_dir": data_dir})
-    store = FaissSqliteStore(data_dir, dimension=embedder.dimension, model_name=embedder.identity)
-    pipeline = Pipeline(settings, embedder, reader, store)
+    pipeline = pipeline_over(settings, embedder, reader)
     docs = [NewDocument(text=text, id=f"ctx-{i}") for i, text in enumerate(squad_contexts[:60])]
     docs.append(NewDocument(text=squad_contexts[60] + RARE_TOKEN_SENTENCE, id="rare"))
     docs.append(NewDocument(text=PARAPHRASE_TEXT, id="paraphrase"))

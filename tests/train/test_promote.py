@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from qa.cli import app
+from cli.app import app
 from qa.reader_choice import active_reader, choice_file, read_choice
 from qa.settings import get_settings
 from train.config import TrainConfig

@@ -234,7 +234,7 @@ def test_saved_model_answers_through_the_api(trained, monkeypatch, tmp_path):
     monkeypatch.setenv("SPANQA_READER_MAX_LENGTH", "96")
     monkeypatch.setenv("SPANQA_READER_STRIDE", "16")
     monkeypatch.setenv("SPANQA_NO_ANSWER_THRESHOLD", "-100")  # a tiny model: always show its best span
-    settings = Settings(_env_file=None, data_dir=tmp_path / "data")
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", allowed_hosts="testserver")
     _, context, _ = PARAGRAPHS[0]
     with TestClient(create_app(settings)) as client:
         assert client.get("/health").json()["reader_model"] == str(trained)

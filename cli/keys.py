@@ -8,17 +8,15 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from cli.common import console, error, plain
 from errors import SpanqaError
 from qa.audit import AuditLog
 from qa.keys import ROLES, KeyService
 from qa.settings import get_settings
 
 keys_app = typer.Typer(help="Create, list and revoke API keys (roles: reader < writer < admin).", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
 CLI_ACTOR = "cli"
 
 
@@ -44,7 +42,7 @@ def keys_create(
     try:
         new = keys.create(name, role)
     except SpanqaError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        error(exc)
         raise typer.Exit(2) from None
     audit.record(CLI_ACTOR, "key.create", f"{new.record.id} ({new.record.role})")
     record = new.record
@@ -52,7 +50,7 @@ def keys_create(
         fields = {"id": record.id, "name": record.name, "role": record.role, "collections": list(record.collections)}
         print(json.dumps({**fields, "key": new.key}))
         return
-    console.print(f"created {record.role} key {record.id} ({record.name}); it is shown only this once:")
+    console.print(plain(f"created {record.role} key {record.id} ({record.name}); it is shown only this once:"))
     print(new.key)
 
 
@@ -70,7 +68,7 @@ def keys_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     table = Table("id", "name", "role", "created", "revoked")
     for k in records:
-        table.add_row(k.id, k.name, k.role, _when(k.created_at), _when(k.revoked_at))
+        table.add_row(k.id, plain(k.name), k.role, _when(k.created_at), _when(k.revoked_at))
     console.print(table)
 
 
@@ -79,7 +77,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (from `
     """Revoke a key: a running server refuses it from its next request."""
     keys, audit = _services()
     if not keys.revoke(key_id):
-        err_console.print(f"[red]error:[/red] no active key {key_id!r}")
+        error(f"no active key {key_id!r}")
         raise typer.Exit(1)
     audit.record(CLI_ACTOR, "key.revoke", key_id)
-    console.print(f"revoked {key_id}")
+    console.print(plain(f"revoked {key_id}"))
