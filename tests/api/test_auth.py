@@ -120,7 +120,7 @@ def test_admins_manage_keys_and_every_change_and_write_is_audited(served):
     assert log[:4] == [
         (f"key:{admin_id}", "key.revoke", new["id"]),
         (f"key:{new['id']}", "DELETE /documents/{doc_id:path}", "/documents/owls"),
-        (f"key:{new['id']}", "POST /documents", "/documents"),
+        (f"key:{new['id']}", "POST /documents", "/documents -> owls"),
         (f"key:{admin_id}", "key.create", f"{new['id']} (writer)"),
     ]
 
