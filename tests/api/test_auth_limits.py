@@ -72,3 +72,17 @@ def test_keys_cli_creates_lists_and_revokes(tmp_path):
     assert _spanqa(["keys", "revoke", key["id"]], tmp_path / "data").returncode == 1
     bad = _spanqa(["keys", "create", "--name", "x", "--role", "root"], tmp_path / "data")
     assert bad.returncode == 2 and "unknown role" in bad.stderr
+
+
+def test_cors_answers_only_the_configured_origins(base_settings, embedder, reader, tmp_path):
+    settings = base_settings.model_copy(update={"allowed_origins": "https://app.example.com"})
+    for client in seeded_client(settings, embedder, reader, tmp_path / "data"):
+        preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+        allowed = client.options("/ask", headers={"Origin": "https://app.example.com", **preflight})
+        assert allowed.status_code == 200
+        assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+        refused = client.options("/ask", headers={"Origin": "https://evil.example", **preflight})
+        assert "Access-Control-Allow-Origin" not in refused.headers
+        read = client.get("/documents", headers={"Origin": "https://app.example.com"})
+        assert read.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+        assert "Access-Control-Allow-Origin" not in client.get("/documents").headers
