@@ -17,7 +17,7 @@ from api.audit_writes import AuditWrites
 from api.auth import AUTH_RESPONSES, Access, RateLimits, require
 from api.errors import install_error_handlers
 from api.request_log import RequestIds, install_request_id_on_records
-from api.routes import ask, documents, health, jobs, keys
+from api.routes import ask, documents, feedback, health, jobs, keys
 from api.security import install_protections
 from errors import SpanqaError
 from index.store import KeyStore, open_key_store
@@ -107,6 +107,7 @@ def create_app(
     )
     app.include_router(health.router)
     app.include_router(jobs.router, dependencies=[Depends(require())], responses=AUTH_RESPONSES)
+    app.include_router(feedback.router, dependencies=[Depends(require())], responses=AUTH_RESPONSES)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

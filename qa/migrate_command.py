@@ -31,7 +31,8 @@ def migrate_command(
         typer.echo(f"\nerror: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(
-        f"\ncopied {report.documents} documents, {report.chunks} chunks, {report.vectors} vectors"
+        f"\ncopied {report.documents} documents, {report.chunks} chunks, {report.vectors} vectors,"
+        f" {report.feedback} feedback"
         f" ({report.model_name}, dimension {report.dimension}) from {report.source} to {report.target}"
         f" in {report.seconds:.1f} s; counts match"
     )

@@ -21,6 +21,7 @@ from qa import wiring
 from qa.answers import Answer, Passage
 from qa.asking import AskResult, passages_to_read
 from qa.calibration import Calibrator
+from qa.feedback import FeedbackService
 from qa.ingest import IngestResult, NewDocument
 from qa.reader import Reader, Reading, SpanModel
 from qa.rerank import Reranker
@@ -188,6 +189,11 @@ class Pipeline:
         return self._asking.filter_documents(doc_ids, metadata)
 
     # ---- documents ------------------------------------------------------------------------
+
+    def feedback(self) -> FeedbackService:
+        """Feedback on answers, checked against and kept in this pipeline's store."""
+        store = self._parts.store
+        return FeedbackService(store.feedback, store.get_document, self.settings.max_question_chars)
 
     def get_document(self, doc_id: str) -> Document:
         document = self._parts.store.get_document(doc_id)

@@ -370,8 +370,9 @@
     announce("Searching your documents…");
     const started = performance.now();
     let reply;
+    let result = null;
     try {
-      const result = await api("/ask", {
+      result = await api("/ask", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
         body: JSON.stringify({ question }),
@@ -387,6 +388,7 @@
       setBusy(false);
     }
     pending.replaceWith(reply);
+    if (result) reply.dispatchEvent(new CustomEvent("spanqa:reply", { bubbles: true, detail: { question, result } }));
     scrollToMessage(reply);
   }
 
@@ -451,7 +453,7 @@
       meta.push(page ? `highlight on page ${page.number} of ${pages.length}` : plural(pages.length, "page", "pages"));
     }
     ui.viewerMeta.textContent = meta.join(" · ");
-    ui.viewerBody.replaceChildren(h("div", { className: "doc-text" }, fragment));
+    ui.viewerBody.replaceChildren(h("div", { className: "doc-text", "data-doc-id": doc.id }, fragment));
     if (mark) {
       mark.id = "viewer-mark";
       mark.tabIndex = -1;
@@ -659,6 +661,9 @@
       ui.docsToggle.focus();
     }
   });
+
+  // What feedback.js builds on (it adds its buttons on each "spanqa:reply" event).
+  window.spanqa = { api, announce, openDocument };
 
   // ------------------------------------------------------------------ start
   checkHealth();

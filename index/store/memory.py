@@ -19,6 +19,7 @@ import numpy as np
 
 from index.store.faiss_sync import embed_all
 from index.store.keyword_tokens import tokenize
+from index.store.memory_feedback import MemoryFeedback
 from index.store.memory_jobs import MemoryJobStore
 from index.store.metadata_filter import check_metadata_key
 from index.store.protocol import DocumentInfo
@@ -102,6 +103,7 @@ class MemoryStore:
         self._next_id = 1
         self.keyword = MemoryKeywordSearch(self)
         self.jobs = MemoryJobStore()
+        self.feedback = MemoryFeedback()
 
     # ---- writes -----------------------------------------------------------------------------
 

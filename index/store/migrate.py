@@ -2,7 +2,7 @@
 
 Documents (text, pages, metadata, source, hash, creation time), their chunks with their offsets and
 pages, and the chunks' vectors are copied as they are (nothing is re-embedded), in batches of
-documents, each batch one transaction in the target. The target records the source's embedding
+documents, each batch one transaction in the target; then the feedback, oldest first (numbered anew). The target records the source's embedding
 model and must be empty; at the end the documents, chunks and vectors are counted on both sides.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from errors import IndexCorrupt, IndexError_
 from index.store.factory import StoreConfig, open_store
-from index.store.protocol import Store
+from index.store.protocol import Feedback, Store
 from index.types import Chunk, Document
 
 
@@ -31,6 +31,7 @@ class MigrationReport:
     chunks: int
     vectors: int
     seconds: float
+    feedback: int = 0
 
 
 def location_config(location: str | Path, *, index_type: str = "flat") -> StoreConfig:
@@ -78,6 +79,16 @@ def document_item(source: Store, doc_id: str) -> tuple[Document, list[Chunk], np
     return document, [replace(c, id=None) for c in chunks], matrix.astype(np.float32)
 
 
+def copy_feedback(source: Store, target: Store, page: int = 500) -> int:
+    """Every feedback record of the source into the target, oldest first (ids are the target's own)."""
+    records: list[Feedback] = []
+    while batch := source.feedback.list_page(len(records), page):
+        records.extend(batch)
+    for record in reversed(records):
+        target.feedback.add(replace(record, id=0))
+    return len(records)
+
+
 def migrate(
     source_config: StoreConfig,
     target_config: StoreConfig,
@@ -110,6 +121,7 @@ def migrate(
                     f"copied documents, chunks, vectors {copied} differ from the source's {counts}"
                     " (was the source written to during the copy?)"
                 )
+            feedback = copy_feedback(source, target)
             target.flush()
         finally:
             target.close()
@@ -122,4 +134,5 @@ def migrate(
         source.dimension,
         *copied,
         seconds=time.perf_counter() - started,
+        feedback=feedback,
     )

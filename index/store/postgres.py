@@ -23,6 +23,7 @@ from psycopg_pool import ConnectionPool
 
 from errors import IndexError_
 from index.store.faiss_sync import embed_all
+from index.store.postgres_feedback import PostgresFeedback
 from index.store.postgres_keyword import PostgresKeywordSearch, count_in_stats
 from index.store.postgres_reads import PostgresReads
 from index.store.postgres_rows import (
@@ -97,6 +98,7 @@ class PostgresStore(PostgresReads):
             open=True,
         )
         self.keyword = PostgresKeywordSearch(self._connection)
+        self.feedback = PostgresFeedback(self._connection, read_only)
 
     def _configure(self, conn: psycopg.Connection) -> None:
         register_vector(conn)

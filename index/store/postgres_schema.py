@@ -77,6 +77,18 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE keyword_stats SET chunks = (SELECT count(*) FROM chunks),
         tokens = (SELECT COALESCE(sum(token_count), 0) FROM chunks) WHERE shard = 0;
     """,
+    # 3: people's feedback on answers (index.store.postgres_feedback).
+    """
+    CREATE TABLE feedback (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        question text NOT NULL,
+        answer jsonb,
+        verdict text NOT NULL CHECK (verdict IN ('correct', 'wrong')),
+        correction jsonb,
+        created_at double precision NOT NULL
+    );
+    CREATE INDEX feedback_by_created ON feedback (created_at, id);
+    """,
 )
 STATS_SHARDS = 16
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -6,13 +6,14 @@
 - `StoreAdmin`: what `spanqa index ...` needs (checks, vector counts, re-embedding, closing).
 - `KeyStore`: hashed API keys and the audit log (`open_key_store`), writable beside a running server.
 - `JobStore`: background ingestion jobs and their files (`store.jobs`, `index.store.jobs`).
+- `FeedbackStore`: people's verdicts on answers (`store.feedback`), kept with the documents.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -34,6 +35,35 @@ class DocumentInfo:
     content_hash: str
     created_at: float
     pages: int
+
+
+@dataclass(frozen=True)
+class FeedbackSpan:
+    """A span of a stored document as it read when the feedback was given: `text` is
+    `document.text[start:end]` and `context` the window around it, `document.text[context_start:...]`."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    context: str
+    context_start: int
+
+
+NO_ANSWER: Literal["no_answer"] = "no_answer"  # a correction saying the documents do not hold the answer
+Verdict = Literal["correct", "wrong"]
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A verdict on an answer (None: the system said "no answer"), with an optional correction."""
+
+    question: str
+    answer: FeedbackSpan | None
+    verdict: Verdict
+    correction: FeedbackSpan | Literal["no_answer"] | None
+    created_at: float
+    id: int = 0  # given by the store when added
 
 
 class DocumentStore(Protocol):
@@ -81,15 +111,31 @@ class StoreAdmin(Protocol):
     def close(self) -> None: ...
 
 
+class FeedbackStore(Protocol):
+    def add(self, feedback: Feedback) -> Feedback:
+        """Stores `feedback`; returns it with its new id (ids grow with every add)."""
+        ...
+
+    def get(self, feedback_id: int) -> Feedback | None: ...
+    def list_page(self, offset: int = 0, limit: int = 50) -> list[Feedback]:
+        """Newest first (by `created_at`, then id)."""
+        ...
+
+    def count(self) -> int: ...
+
+
 class Store(DocumentStore, VectorSearch, StoreAdmin, Protocol):
-    """A whole backend: documents, vector search, admin, its keyword search as `keyword` and its
-    ingestion jobs as `jobs`."""
+    """A whole backend: documents, vector search, admin, its keyword search as `keyword`, its
+    ingestion jobs as `jobs` and people's feedback on answers as `feedback`."""
 
     @property
     def keyword(self) -> KeywordSearch: ...
 
     @property
     def jobs(self) -> JobStore: ...
+
+    @property
+    def feedback(self) -> FeedbackStore: ...
 
 
 @dataclass(frozen=True)

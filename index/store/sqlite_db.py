@@ -13,6 +13,7 @@ from pathlib import Path
 
 from errors import IndexCorrupt, IndexModelMismatch
 from index.store.keyword_fts import FTS_SCHEMA, index_all_chunks
+from index.store.sqlite_feedback import FEEDBACK_SCHEMA
 from index.store.sqlite_jobs import JOBS_SCHEMA
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,9 @@ def stamp_of(meta: dict[str, str]) -> dict[str, object]:
 
 def init_schema(conn: sqlite3.Connection, model_name: str, dimension: int, backend: str) -> None:
     """Create what is missing; upgrade an index of schema 1 (build its keyword index from the chunks)."""
-    conn.executescript(SCHEMA + FTS_SCHEMA + ";" + JOBS_SCHEMA + ";")  # idempotent; runs outside any transaction
+    conn.executescript(
+        SCHEMA + FTS_SCHEMA + ";" + JOBS_SCHEMA + ";" + FEEDBACK_SCHEMA + ";"
+    )  # idempotent; outside any transaction
     conn.execute("BEGIN IMMEDIATE")
     try:
         stored = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()

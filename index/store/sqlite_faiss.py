@@ -36,6 +36,7 @@ from index.store.keyword_fts import FtsKeywordSearch
 from index.store.rwlock import ReadWriteLock
 from index.store.sqlite_connections import ThreadConnections, acquire_writer_lock
 from index.store.sqlite_db import DB_FILE, bump_generation, check_meta, connect, init_schema, read_meta, stamp_of
+from index.store.sqlite_feedback import SqliteFeedback
 from index.store.sqlite_jobs import SqliteJobStore
 from index.store.sqlite_reads import SqliteReads
 from index.store.sqlite_rows import fetch_chunks, ids_of_documents, write_rows
@@ -84,6 +85,7 @@ class FaissSqliteStore(SqliteReads):
         self._refresh_lock = threading.Lock()
         self.keyword = FtsKeywordSearch(self._reader)  # BM25 over these chunks, in the same database
         self.jobs = SqliteJobStore(functools.partial(connect, self._db_path, read_only=read_only, writer=not read_only))
+        self.feedback = SqliteFeedback(self._reader, lambda: self._writer_conn, self._write_lock)
         self._readers = ThreadConnections(self._db_path, read_only)
         self._writer_conn: sqlite3.Connection | None = None
         self._file_lock: filelock.BaseFileLock | None = None
@@ -142,12 +144,10 @@ class FaissSqliteStore(SqliteReads):
             raise RuntimeError("the store is closed")
         return self._readers.get()
 
-    def open_connections(self) -> int:
-        """SQLite connections this store holds open (the writer's and one per living reader thread)."""
+    def open_connections(self) -> int:  # the writer's and one per living reader thread
         return len(self._readers) + (self._writer_conn is not None)
 
-    def _faiss_threads(self) -> None:
-        """OpenMP's thread count is per calling thread: set it wherever this thread calls FAISS."""
+    def _faiss_threads(self) -> None:  # OpenMP's thread count is per thread: set wherever a thread calls FAISS
         faiss.omp_set_num_threads(self.faiss_threads)
 
     # ---- the FAISS cache --------------------------------------------------------------------

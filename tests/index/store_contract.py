@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from errors import IndexError_
+from index.store.protocol import NO_ANSWER, Feedback, FeedbackSpan
 from index.types import Chunk, Document, Page
 from tests.index.job_store_contract import JobStoreTests
 
@@ -276,6 +277,64 @@ class ReadOnlyFollowsWriterTests:
             reader.add(*item("nope", "Read-only stores never write."))
 
 
+def feedback_on(store, doc_id: str, start: int, end: int, **fields) -> Feedback:
+    """Feedback on `document.text[start:end]` of a stored document (its context: the whole text)."""
+    text = store.get_document(doc_id).text
+    span = FeedbackSpan(doc_id, start, end, text[start:end], context=text, context_start=0)
+    values = {"question": f"What about {doc_id}?", "answer": span, "verdict": "correct", "correction": None}
+    return Feedback(**{**values, "created_at": 1_700_000_000.0, **fields})
+
+
+class FeedbackTests:
+    def test_feedback_round_trip_with_every_kind_of_correction(self, store):
+        fill(store)
+        right = feedback_on(store, "valve", 30, 37, question="Which part? Ünïcødé 🚀")
+        other = feedback_on(store, "castles", 0, 14)
+        records = [
+            right,
+            Feedback("Which river?", None, "wrong", other.answer, 1_700_000_001.5),  # "no answer" was wrong
+            feedback_on(store, "warsaw", 0, 6, verdict="wrong", correction=NO_ANSWER, created_at=1_700_000_002.0),
+            feedback_on(store, "rivers", 4, 9, verdict="wrong", correction=None, created_at=1_700_000_003.0),
+        ]
+        stored = [store.feedback.add(record) for record in records]
+        assert [s.id for s in stored] == sorted({s.id for s in stored}) and all(s.id > 0 for s in stored)
+        for record, saved in zip(records, stored):
+            assert saved == Feedback(**{**record.__dict__, "id": saved.id})
+            assert store.feedback.get(saved.id) == saved
+        assert stored[0].answer.text == "XQ7731B" and store.feedback.get(stored[2].id).correction == NO_ANSWER
+        assert store.feedback.get(max(s.id for s in stored) + 1) is None
+
+    def test_feedback_pages_newest_first(self, store):
+        fill(store)
+        assert store.feedback.count() == 0 and store.feedback.list_page() == []
+        times = [5.0, 1.0, 3.0, 3.0, 9.0]
+        stored = [store.feedback.add(feedback_on(store, "rivers", 4, 9, created_at=t)) for t in times]
+        newest = sorted(stored, key=lambda f: (f.created_at, f.id), reverse=True)
+        assert store.feedback.count() == 5
+        assert store.feedback.list_page(0, 50) == newest
+        assert store.feedback.list_page(1, 2) == newest[1:3]
+        assert store.feedback.list_page(4, 10) == newest[4:] and store.feedback.list_page(5, 10) == []
+
+    def test_feedback_outlives_its_document(self, store):
+        fill(store)
+        saved = store.feedback.add(feedback_on(store, "valve", 30, 37))
+        store.delete("valve")
+        store.add(*item("valve", "Rewritten entirely."))
+        assert store.feedback.get(saved.id) == saved and saved.answer.text == "XQ7731B"
+
+    def test_a_reader_sees_the_writers_feedback_and_cannot_add(self, store, open_read_only):
+        if open_read_only is None:
+            pytest.skip("this backend has no read-only mode")
+        fill(store)
+        saved = store.feedback.add(feedback_on(store, "packets", 0, 16))
+        reader = open_read_only()
+        assert reader.feedback.count() == 1 and reader.feedback.get(saved.id) == saved
+        later = store.feedback.add(feedback_on(store, "packets", 0, 16, created_at=1_800_000_000.0))
+        assert reader.feedback.list_page() == [later, saved]
+        with pytest.raises(IndexError_):
+            reader.feedback.add(feedback_on(store, "packets", 0, 16))
+
+
 class StoreContractTests(
     DocumentWriteTests,
     DocumentReadTests,
@@ -284,5 +343,6 @@ class StoreContractTests(
     KeywordSearchTests,
     ReadOnlyFollowsWriterTests,
     JobStoreTests,
+    FeedbackTests,
 ):
     """Everything a backend must pass."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from errors import IndexError_
 from index.store import StoreConfig, open_store
 from index.store.migrate import location_config, migrate
 from index.types import Page
-from tests.index.store_contract import CORPUS, DIM, fill, item, unit_vector
+from tests.index.store_contract import CORPUS, DIM, feedback_on, fill, item, unit_vector
 
 
 def snapshot(store) -> dict:
@@ -27,7 +29,9 @@ def snapshot(store) -> dict:
     searches = [[(c.doc_id, c.start, round(s, 5)) for c, s in store.search(unit_vector(q), 6)] for q in questions] + [
         [store.get_chunks([i])[0].doc_id for i, _ in store.keyword.search(q, 5)] for q in questions
     ]
-    return {"documents": documents, "order": [i.id for i in store.list_documents(limit=1000)], "searches": searches}
+    feedback = [replace(f, id=0) for f in store.feedback.list_page(0, 1000)]
+    order = [i.id for i in store.list_documents(limit=1000)]
+    return {"documents": documents, "order": order, "searches": searches, "feedback": feedback}
 
 
 def test_sqlite_to_postgres_and_back_keeps_everything(tmp_path, postgres_url):
@@ -36,6 +40,8 @@ def test_sqlite_to_postgres_and_back_keeps_everything(tmp_path, postgres_url):
     text = "Page one text. Page two text. Ünïcødé on page three 🚀."
     pages = [Page(1, 0, 15), Page(2, 15, 30), Page(3, 30, len(text))]
     source.add(*item("paged", text, pages=pages, metadata={"lang": "en", "n": [1, 2.5]}, source="/x.pdf"))
+    source.feedback.add(feedback_on(source, "valve", 30, 37))
+    source.feedback.add(feedback_on(source, "paged", 30, 37, verdict="wrong", correction="no_answer", created_at=2e9))
     before = snapshot(source)
     source.close()
 
@@ -44,6 +50,7 @@ def test_sqlite_to_postgres_and_back_keeps_everything(tmp_path, postgres_url):
     assert (there.model_name, there.dimension) == ("test-model", DIM)
     back = migrate(location_config(postgres_url), location_config(tmp_path / "b"))
     assert (back.documents, back.chunks) == (there.documents, there.chunks)
+    assert there.feedback == back.feedback == 2
 
     for config in (
         StoreConfig(tmp_path, DIM, "test-model", database_url=postgres_url),
