@@ -663,7 +663,7 @@
   });
 
   // What feedback.js builds on (it adds its buttons on each "spanqa:reply" event).
-  window.spanqa = { api, announce, openDocument };
+  window.spanqa = { api, announce, openDocument, h };
 
   // ------------------------------------------------------------------ start
   checkHealth();
