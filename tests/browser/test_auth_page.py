@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,9 +15,10 @@ pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
+from bench.server import free_port, uvicorn_command, wait_for_health  # noqa: E402
 from index.store import open_key_store  # noqa: E402
 from qa.keys import KeyService  # noqa: E402
-from tests.browser.conftest import REPO, free_port, seed_file, wait_for_health  # noqa: E402
+from tests.browser.conftest import REPO, SERVER_START_TIMEOUT_S, seed_file  # noqa: E402
 
 pytestmark = pytest.mark.browser
 ANSWER_TIMEOUT_MS = 90_000
@@ -39,11 +39,10 @@ def keyed_server(chromium_path, tmp_path_factory) -> Iterator[KeyedServer]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SPANQA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port)]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(uvicorn_command(port), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for_health(url, process, log_path)
+        wait_for_health(url, process, log_path, SERVER_START_TIMEOUT_S)
         with seed_file().open("rb") as f:
             files = {"file": ("seed.txt", f, "text/plain")}
             response = httpx.post(f"{url}/documents", files=files, data={"id": "seed"}, timeout=120)
