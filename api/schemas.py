@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field, field_validator
 
 from errors import InvalidRequest
 from index.ids import DOC_ID_MAX_CHARS, check_doc_id
 from index.validation import MAX_FILTER_KEYS, check_metadata, check_metadata_filter, check_text
-from qa.answers import Answer, Citation, Passage
-from qa.pipeline import AskResult, Document, DocumentInfo, IngestResult
+from qa.answers import Answer, Citation
+from qa.pipeline import AskResult, Document
 
 MetadataValue = str | int | float | bool | None
 
@@ -21,6 +21,14 @@ def _checked(check: Any, *args: Any) -> Any:
         return check(*args)
     except InvalidRequest as error:
         raise ValueError(str(error)) from None
+
+
+class _Copied(BaseModel):
+    """A response model copied from a record (a dataclass of `qa`) with the same field names."""
+
+    @classmethod
+    def of(cls, record: object) -> Self:
+        return cls.model_validate(record, from_attributes=True)
 
 
 class AskFilters(BaseModel):
@@ -67,7 +75,7 @@ class AskRequest(BaseModel):
         return _checked(check_text, value, "the question")
 
 
-class PassageOut(BaseModel):
+class PassageOut(_Copied):
     chunk_id: int
     doc_id: str
     title: str
@@ -84,22 +92,6 @@ class PassageOut(BaseModel):
         description='Its rank in each retriever\'s list ("dense", "bm25") and after fusion ("fused"), when it was in it'
     )
 
-    @classmethod
-    def of(cls, p: Passage) -> PassageOut:
-        return cls(
-            chunk_id=p.chunk_id,
-            doc_id=p.doc_id,
-            title=p.title,
-            text=p.text,
-            start=p.start,
-            end=p.end,
-            page=p.page,
-            score=p.score,
-            rank=p.rank,
-            scores=dict(p.scores),
-            ranks=dict(p.ranks),
-        )
-
 
 class AnswerPassage(BaseModel):
     chunk_id: int
@@ -108,6 +100,30 @@ class AnswerPassage(BaseModel):
     end: int
     answer_start: int = Field(description="Offset of the answer in passage.text")
     answer_end: int
+
+    @classmethod
+    def of(cls, c: Citation) -> AnswerPassage:
+        p = c.passage
+        return cls(
+            chunk_id=p.chunk_id,
+            text=p.text,
+            start=p.start,
+            end=p.end,
+            answer_start=c.answer_start,
+            answer_end=c.answer_end,
+        )
+
+
+def _where(c: Citation) -> dict[str, Any]:
+    """The fields CitationOut and AnswerOut share: where the answer stands, in which document and passage."""
+    return {
+        "doc_id": c.doc_id,
+        "title": c.title,
+        "start": c.start,
+        "end": c.end,
+        "page": c.page,
+        "passage": AnswerPassage.of(c),
+    }
 
 
 class CitationOut(BaseModel):
@@ -126,19 +142,7 @@ class CitationOut(BaseModel):
     def of(cls, c: Citation) -> CitationOut:
         return cls(
             text=c.text,
-            doc_id=c.doc_id,
-            title=c.title,
-            start=c.start,
-            end=c.end,
-            page=c.page,
-            passage=AnswerPassage(
-                chunk_id=c.passage.chunk_id,
-                text=c.passage.text,
-                start=c.passage.start,
-                end=c.passage.end,
-                answer_start=c.answer_start,
-                answer_end=c.answer_end,
-            ),
+            **_where(c),
         )
 
 
@@ -167,20 +171,8 @@ class AnswerOut(BaseModel):
             text=a.text,
             score=a.score,
             confidence=a.confidence,
-            doc_id=c.doc_id,
-            title=c.title,
-            start=c.start,
-            end=c.end,
-            page=c.page,
             retrieval_score=c.passage.score,
-            passage=AnswerPassage(
-                chunk_id=c.passage.chunk_id,
-                text=c.passage.text,
-                start=c.passage.start,
-                end=c.passage.end,
-                answer_start=c.answer_start,
-                answer_end=c.answer_end,
-            ),
+            **_where(c),
         )
 
 
@@ -234,18 +226,14 @@ class DocumentIn(BaseModel):
         return _checked(check_metadata, value)
 
 
-class IngestOut(BaseModel):
+class IngestOut(_Copied):
     id: str
     title: str
     chunks: int
     status: str
 
-    @classmethod
-    def of(cls, r: IngestResult) -> IngestOut:
-        return cls(id=r.id, title=r.title, chunks=r.chunks, status=r.status)
 
-
-class DocumentSummary(BaseModel):
+class DocumentSummary(_Copied):
     id: str
     title: str
     chars: int
@@ -255,20 +243,6 @@ class DocumentSummary(BaseModel):
     metadata: dict[str, Any]
     created_at: float
     pages: int
-
-    @classmethod
-    def of(cls, d: DocumentInfo) -> DocumentSummary:
-        return cls(
-            id=d.id,
-            title=d.title,
-            chars=d.chars,
-            chunks=d.chunks,
-            content_type=d.content_type,
-            source=d.source,
-            metadata=d.metadata,
-            created_at=d.created_at,
-            pages=d.pages,
-        )
 
 
 class DocumentList(BaseModel):

@@ -66,17 +66,11 @@ def machine() -> dict[str, Any]:
     import faiss
     import torch
 
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from train.machine import cpu_name
+
     return {
         "cpu_cores": os.cpu_count(),
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),

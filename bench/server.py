@@ -75,32 +75,25 @@ class Server:
     sampler: RssSampler | None = field(default=None, repr=False)
 
 
+def uvicorn_command(port: int) -> list[str]:
+    """The app (`api.app:create_app --factory`) under uvicorn on 127.0.0.1:`port`, logging warnings only."""
+    options = f"--factory --host 127.0.0.1 --port {port} --log-level warning".split()
+    return [sys.executable, "-m", "uvicorn", "api.app:create_app", *options]
+
+
 @contextmanager
 def serve(data_dir: Path, *, log_dir: Path, startup_timeout_s: float = 300.0) -> Iterator[Server]:
     """Runs `uvicorn api.app:create_app --factory` on `data_dir` until the block ends."""
     port = free_port()
     env = {**os.environ, "SPANQA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     log_path = log_dir / "server.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
     with log_path.open("wb") as log:
         t0 = time.perf_counter()
-        process = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(uvicorn_command(port), cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         sampler = RssSampler(process.pid).start()
         server = Server(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, sampler=sampler)
         try:
-            _wait_ready(server, startup_timeout_s)
+            wait_for_health(server.url, process, log_path, startup_timeout_s)
             server.startup_s = time.perf_counter() - t0
             yield server
         finally:
@@ -113,14 +106,16 @@ def serve(data_dir: Path, *, log_dir: Path, startup_timeout_s: float = 300.0) ->
                 process.wait()
 
 
-def _wait_ready(server: Server, timeout_s: float) -> None:
+def wait_for_health(url: str, process: subprocess.Popen, log_path: Path, timeout_s: float) -> None:
+    """Waits until the server at `url` answers /health: RuntimeError (with its log's tail) when its
+    process exits first, TimeoutError when `timeout_s` pass."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            tail = server.log_path.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"the server exited with {server.process.returncode}:\n{tail}")
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{tail}")
         try:
-            if httpx.get(f"{server.url}/health", timeout=2.0).status_code == 200:
+            if httpx.get(f"{url}/health", timeout=2.0).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

@@ -17,6 +17,8 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from index.lazy import LoadOnce
+
 Backend = Literal["torch", "onnx"]
 
 
@@ -73,28 +75,24 @@ class Embedder:
         self._threads = threads
         self._st: Any = None
         self._session: Any = None
-        self._loaded = False
-        self._load_lock = threading.Lock()
+        self._load_once = LoadOnce(self._load)
         self.query_cache_size = query_cache_size
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_lock = threading.Lock()
 
     def load(self) -> None:
         """Loads the model (exporting it to ONNX first when needed); later calls do nothing."""
-        if self._loaded:
-            return
-        with self._load_lock:
-            if self._loaded:
-                return
-            dimension = self._load_torch() if self.backend == "torch" else self._load_onnx()
-            # `tokenizer` is for callers (the chunker counts tokens with it, untruncated); encode()
-            # tokenizes with another instance, because a fast tokenizer keeps its truncation setting
-            # as state and each call with other settings rewrites it, which is not safe while another
-            # thread encodes (an ingest chunking while questions are embedded). A precaution.
-            if not dimension:
-                raise ValueError(f"embedding model {self.name!r} does not report its dimension")
-            self._dimension = int(dimension)
-            self._loaded = True
+        self._load_once()
+
+    def _load(self) -> None:
+        dimension = self._load_torch() if self.backend == "torch" else self._load_onnx()
+        # `tokenizer` is for callers (the chunker counts tokens with it, untruncated); encode()
+        # tokenizes with another instance, because a fast tokenizer keeps its truncation setting
+        # as state and each call with other settings rewrites it, which is not safe while another
+        # thread encodes (an ingest chunking while questions are embedded). A precaution.
+        if not dimension:
+            raise ValueError(f"embedding model {self.name!r} does not report its dimension")
+        self._dimension = int(dimension)
 
     def _load_torch(self) -> int | None:
         from sentence_transformers import SentenceTransformer

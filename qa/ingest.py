@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 import numpy as np
 
@@ -39,6 +39,15 @@ class NewDocument:
     source: str | None = None
     content_type: str = "text/plain"
     pages: list[Page] = field(default_factory=list)
+
+
+class FileDetails(TypedDict, total=False):
+    """What a caller may say about a file's document; the rest comes from the file (see `IngestService.load`)."""
+
+    title: str | None
+    doc_id: str | None
+    metadata: dict[str, Any] | None
+    source: str | None
 
 
 @dataclass
@@ -188,16 +197,7 @@ class IngestService:
         _catch_up_keyword_index(self.store)
         return results
 
-    def load(
-        self,
-        data: bytes,
-        filename: str,
-        *,
-        title: str | None = None,
-        doc_id: str | None = None,
-        metadata: dict[str, Any] | None = None,
-        source: str | None = None,
-    ) -> NewDocument:
+    def load(self, data: bytes, filename: str, **about: Unpack[FileDetails]) -> NewDocument:
         """A file's bytes as a document to ingest (its text extracted within the settings' limits).
 
         Raises DocumentTooLarge, UnsupportedFileType or UnreadableDocument; nothing is written.
@@ -208,25 +208,16 @@ class IngestService:
         loaded = load_bytes(data, filename, load_limits(self.settings))
         return NewDocument(
             text=loaded.text,
-            title=title or loaded.title or Path(filename).stem,
-            id=doc_id,
-            metadata=metadata or {},
-            source=source or filename,
+            title=about.get("title") or loaded.title or Path(filename).stem,
+            id=about.get("doc_id"),
+            metadata=about.get("metadata") or {},
+            source=about.get("source") or filename,
             content_type=loaded.content_type,
             pages=loaded.pages,
         )
 
-    def ingest_bytes(
-        self,
-        data: bytes,
-        filename: str,
-        *,
-        title: str | None = None,
-        doc_id: str | None = None,
-        metadata: dict[str, Any] | None = None,
-        source: str | None = None,
-    ) -> IngestResult:
-        return self.ingest(self.load(data, filename, title=title, doc_id=doc_id, metadata=metadata, source=source))
+    def ingest_bytes(self, data: bytes, filename: str, **about: Unpack[FileDetails]) -> IngestResult:
+        return self.ingest(self.load(data, filename, **about))
 
     def ingest_path(self, path: Path, *, doc_id: str | None = None, source: str | None = None) -> IngestResult:
         return self.ingest_bytes(path.read_bytes(), path.name, doc_id=doc_id, source=source or str(path))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from errors import DocumentNotFound, SpanqaError
 from index.embedder import TextEncoder
@@ -22,7 +22,7 @@ from qa.answers import Answer, Passage
 from qa.asking import AskResult, passages_to_read
 from qa.calibration import Calibrator
 from qa.feedback import FeedbackService
-from qa.ingest import IngestResult, NewDocument
+from qa.ingest import FileDetails, IngestResult, NewDocument
 from qa.reader import Reader, Reading, SpanModel
 from qa.rerank import Reranker
 from qa.retriever import Mode
@@ -83,30 +83,12 @@ class Pipeline:
     ) -> list[IngestResult]:
         return self._ingest.ingest_many(docs, batch_size=batch_size, progress=progress, on_error=on_error)
 
-    def ingest_bytes(
-        self,
-        data: bytes,
-        filename: str,
-        *,
-        title: str | None = None,
-        doc_id: str | None = None,
-        metadata: dict[str, Any] | None = None,
-        source: str | None = None,
-    ) -> IngestResult:
-        return self._ingest.ingest_bytes(data, filename, title=title, doc_id=doc_id, metadata=metadata, source=source)
+    def ingest_bytes(self, data: bytes, filename: str, **about: Unpack[FileDetails]) -> IngestResult:
+        return self._ingest.ingest_bytes(data, filename, **about)
 
-    def load(
-        self,
-        data: bytes,
-        filename: str,
-        *,
-        title: str | None = None,
-        doc_id: str | None = None,
-        metadata: dict[str, Any] | None = None,
-        source: str | None = None,
-    ) -> NewDocument:
+    def load(self, data: bytes, filename: str, **about: Unpack[FileDetails]) -> NewDocument:
         """A file's bytes as a document to ingest; nothing is written (see IngestService.load)."""
-        return self._ingest.load(data, filename, title=title, doc_id=doc_id, metadata=metadata, source=source)
+        return self._ingest.load(data, filename, **about)
 
     def ingest_path(self, path: Path, *, doc_id: str | None = None, source: str | None = None) -> IngestResult:
         return self._ingest.ingest_path(path, doc_id=doc_id, source=source)

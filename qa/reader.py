@@ -12,27 +12,29 @@ Scores are raw logits, `start_logit + end_logit`, never softmaxed per window: a 
 normalise each window on its own, so two windows' probabilities would not be comparable, while
 raw logits are on one scale across windows and passages. That lets one n-best list rank spans
 from every passage, and one no-answer threshold apply to all of them (see `confidence`).
+
+The model backends live in `qa.span_models`, the span decoding in `qa.span_decoding`.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import numpy as np
 import torch
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+from transformers import AutoTokenizer
 
+from index.lazy import LoadOnce
+from qa.span_decoding import decode_spans, null_scores
+from qa.span_models import OnnxSpanModel, SpanModel, TorchSpanModel
 from qa.windows import Windows, encode_windows
 
 Backend = Literal["torch", "onnx"]
 
-# How many best start and end tokens per window are paired up when decoding (k x k candidates).
-TOP_K_TOKENS = 20
 # Questions are cut to this many tokens (SQuAD's max_query_length) so every window keeps room
 # for context: the tokenizer cannot make windows at all when question + stride fill one.
 MAX_QUESTION_TOKENS = 64
@@ -122,34 +124,30 @@ class Reader:
         self._cache_dir = cache_dir
         self._threads = threads
         self._model: SpanModel | None = span_model
-        self._loaded = False
         self._warm = False
-        self._load_lock = threading.Lock()
+        self._load_once = LoadOnce(self._load)
 
     def load(self) -> None:
         """Loads the tokenizer and (unless injected) the model; later calls do nothing."""
-        if self._loaded:
-            return
-        with self._load_lock:
-            if self._loaded:
-                return
-            self._tokenizer = AutoTokenizer.from_pretrained(self.name)
-            # Questions are clipped with their own tokenizer instance: a fast tokenizer keeps its
-            # truncation setting as state and each call with other settings rewrites it, which is not
-            # safe while another thread encodes with it (concurrent requests). With two instances,
-            # each keeps one setting for good. (A precaution: no failure was reproduced.)
-            self._question_tokenizer = copy.deepcopy(self._tokenizer)
-            if self._model is None:
-                if self.backend == "torch":
-                    self._model = TorchSpanModel(self.name, self.device)
-                else:
-                    self._model = OnnxSpanModel(
-                        self.name, cache_dir=self._cache_dir, precision=self._onnx_precision, threads=self._threads
-                    )
-            # Models without segment embeddings (RoBERTa, DistilBERT) take no token_type_ids.
-            self._uses_token_type_ids = "token_type_ids" in self._tokenizer.model_input_names
-            self._cls_id = self._tokenizer.cls_token_id
-            self._loaded = True
+        self._load_once()
+
+    def _load(self) -> None:
+        self._tokenizer = AutoTokenizer.from_pretrained(self.name)
+        # Questions are clipped with their own tokenizer instance: a fast tokenizer keeps its
+        # truncation setting as state and each call with other settings rewrites it, which is not
+        # safe while another thread encodes with it (concurrent requests). With two instances,
+        # each keeps one setting for good. (A precaution: no failure was reproduced.)
+        self._question_tokenizer = copy.deepcopy(self._tokenizer)
+        if self._model is None:
+            if self.backend == "torch":
+                self._model = TorchSpanModel(self.name, self.device)
+            else:
+                self._model = OnnxSpanModel(
+                    self.name, cache_dir=self._cache_dir, precision=self._onnx_precision, threads=self._threads
+                )
+        # Models without segment embeddings (RoBERTa, DistilBERT) take no token_type_ids.
+        self._uses_token_type_ids = "token_type_ids" in self._tokenizer.model_input_names
+        self._cls_id = self._tokenizer.cls_token_id
 
     @property
     def tokenizer(self) -> Any:
@@ -259,124 +257,9 @@ class Reader:
         return start_out, end_out
 
     def _null_scores(self, windows: Windows, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-        """Per window: start+end logit at the [CLS] token (first [CLS]; index 0 if none)."""
-        if self._cls_id is None:
-            cls = np.zeros(len(windows), dtype=np.int64)
-        else:
-            cls = np.argmax(windows.input_ids == self._cls_id, axis=1)
-        rows = np.arange(len(windows))
-        return start[rows, cls] + end[rows, cls]
+        return null_scores(windows, start, end, self._cls_id)
 
     def _decode(
-        self,
-        windows: Windows,
-        start_logits: np.ndarray,
-        end_logits: np.ndarray,
-        pair_contexts: list[str],
-        n_best: int,
+        self, windows: Windows, start: np.ndarray, end: np.ndarray, pair_contexts: list[str], n_best: int
     ) -> list[list[tuple[int, int, float, float]]]:
-        """Per window, up to ~2*n_best (char start, char end, start logit, end logit), best first.
-
-        Only context tokens count; a span is start <= end and at most `max_answer_tokens`
-        long. The top-k start and top-k end tokens of each window are paired (k x k, all
-        windows at once) instead of scoring all O(n^2) spans.
-        """
-        n, width = start_logits.shape
-        # Character offsets per token; -1 for tokens outside the context.
-        char_start = np.full((n, width), -1, dtype=np.int64)
-        char_end = np.full((n, width), -1, dtype=np.int64)
-        for w, row in enumerate(windows.offsets):
-            idx = [t for t, o in enumerate(row) if o is not None]
-            if idx:
-                spans = np.array([row[t] for t in idx], dtype=np.int64)
-                char_start[w, idx] = spans[:, 0]
-                char_end[w, idx] = spans[:, 1]
-        is_context = char_start >= 0
-        starts = np.where(is_context, start_logits, -np.inf)
-        ends = np.where(is_context, end_logits, -np.inf)
-
-        k = min(TOP_K_TOKENS, width)
-        top_s = np.argpartition(-starts, k - 1, axis=1)[:, :k]  # (n, k) token indices
-        top_e = np.argpartition(-ends, k - 1, axis=1)[:, :k]
-        rows = np.arange(n)[:, None]
-        s_val = starts[rows, top_s]  # (n, k)
-        e_val = ends[rows, top_e]
-        scores = s_val[:, :, None] + e_val[:, None, :]  # (n, k, k)
-        length = top_e[:, None, :] - top_s[:, :, None] + 1
-        valid = (length >= 1) & (length <= self.max_answer_tokens) & np.isfinite(scores)
-        scores = np.where(valid, scores, -np.inf)
-
-        keep = min(2 * n_best, k * k)  # slack for spans that strip to nothing or repeat
-        flat = scores.reshape(n, -1)
-        best = np.argsort(-flat, axis=1, kind="stable")[:, :keep]
-        out: list[list[tuple[int, int, float, float]]] = []
-        for w in range(n):
-            context = pair_contexts[windows.sample_index[w]]
-            found: list[tuple[int, int, float, float]] = []
-            for f in best[w]:
-                if not np.isfinite(flat[w, f]):
-                    break
-                s_tok, e_tok = int(top_s[w, f // k]), int(top_e[w, f % k])
-                start, end = _whole_words(context, *_strip(context, int(char_start[w, s_tok]), int(char_end[w, e_tok])))
-                if start < end:
-                    found.append((start, end, float(s_val[w, f // k]), float(e_val[w, f % k])))
-            out.append(found)
-        return out
-
-
-class SpanModel(Protocol):
-    """Start and end logits (batch x tokens, float32) for int64 model inputs."""
-
-    def __call__(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]: ...
-
-
-class TorchSpanModel:
-    """The model in PyTorch (any device)."""
-
-    def __init__(self, model: str, device: torch.device) -> None:
-        self.device = device
-        self.model = AutoModelForQuestionAnswering.from_pretrained(model).to(device).eval()
-
-    def __call__(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        with torch.inference_mode():
-            out = self.model(**{k: torch.from_numpy(v).to(self.device) for k, v in inputs.items()})
-        return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
-
-
-class OnnxSpanModel:
-    """The model in ONNX Runtime on CPU, exported once into `cache_dir` (see qa.reader_export)."""
-
-    def __init__(
-        self, model: str, *, cache_dir: Path | None, precision: Literal["fp32", "int8"], threads: int = 0
-    ) -> None:
-        from index.onnx_export import default_cache_dir, make_session
-        from qa.reader_export import exported_reader_model
-
-        self.exported = exported_reader_model(model, cache_dir or default_cache_dir(), precision=precision)
-        self.session = make_session(self.exported.path, threads=threads)
-        self.input_names = list(self.exported.meta["input_names"])
-
-    def __call__(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        start, end = self.session.run(["start_logits", "end_logits"], {k: inputs[k] for k in self.input_names})
-        return start, end
-
-
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    """Moves [start, end) inwards past surrounding whitespace (offsets, so text stays a slice)."""
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
-def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
-    """Widens [start, end) to whole words: a span starting or ending on a word piece ("##en"
-    of "Biden") becomes the whole word, so answers never quote half a word."""
-    if start >= end:
-        return start, end
-    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
-        start -= 1
-    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
-        end += 1
-    return start, end
+        return decode_spans(windows, start, end, pair_contexts, n_best, self.max_answer_tokens)

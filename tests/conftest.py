@@ -12,6 +12,7 @@ import pytest
 from tests.pg_fixtures import postgres_server, postgres_url  # noqa: F401 (a real PostgreSQL + pgvector)
 
 if TYPE_CHECKING:
+    from click.testing import Result
     from fastapi.testclient import TestClient
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -19,6 +20,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_FILE = REPO / "seeds" / "us-cluster-munitions-ukraine.txt"
+SHIPPED_READER = REPO.parent / "shared" / "models" / "spanqa-reader-minilm-squad2"
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +68,28 @@ def make_pipeline(base_settings, embedder, reader, tmp_path_factory):
     yield make
     for p in made:
         p.close()
+
+
+@pytest.fixture
+def reader_record_dir(tmp_path, monkeypatch) -> Iterator[Path]:
+    """A data directory of its own for the reader record; the shipped reader, on the torch backend (no ONNX export)."""
+    from qa.settings import get_settings
+
+    monkeypatch.setenv("SPANQA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SPANQA_READER_MODEL", str(SHIPPED_READER))
+    monkeypatch.setenv("SPANQA_BACKEND", "torch")
+    get_settings.cache_clear()
+    yield tmp_path / "data"
+    get_settings.cache_clear()
+
+
+def spanqa_cli(*args: object) -> Result:
+    """Runs the `spanqa` command line in-process with these arguments."""
+    from typer.testing import CliRunner
+
+    from cli.app import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture

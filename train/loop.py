@@ -38,7 +38,7 @@ from train.features import Features, build_features, cap_windows, collate, lengt
 from train.machine import machine_description, pick_device, quiet_transformers, set_threads
 from train.model_card import write_model_card
 from train.progress import LOG_EVERY_S, progress_bar
-from train.report import write_train_metrics
+from train.report import FinishedRun, write_train_metrics
 from train.result import TrainResult
 
 
@@ -201,8 +201,9 @@ def _train_reader(config: TrainConfig, console: Console) -> TrainResult:
         "resumed_at_steps": state.resumed_at,
         "machine": machine_description(device, threads),
     }
-    write_train_metrics(out, config, data.files, data.dev_summary, result, summary, len(data.train))
-    write_model_card(out, config, data.files, data.dev_summary, result, summary, len(data.train))
+    run = FinishedRun(config, data.files, data.dev_summary, result, summary, len(data.train))
+    write_train_metrics(out, run)
+    write_model_card(out, run)
     if not config.keep_checkpoint:
         shutil.rmtree(out / CHECKPOINT, ignore_errors=True)
     return result

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from train.config import TrainConfig
-from train.dataset import DataFileSummary
-from train.result import TrainResult
+from train.report import FinishedRun
 
 
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x:.1f}"
 
 
-def model_card(
-    config: TrainConfig,
-    files: Sequence[DataFileSummary],
-    dev: DataFileSummary | None,
-    result: TrainResult,
-    summary: dict[str, Any],
-    train_questions: int,
-) -> str:
+def model_card(run: FinishedRun) -> str:
+    config, files, dev, result = run.config, run.files, run.dev, run.result
+    summary, train_questions = run.summary, run.train_questions
     lines = [
         "# Extractive QA reader trained with `spanqa train-reader`",
         "",
@@ -114,15 +105,7 @@ def model_card(
     return "\n".join(lines)
 
 
-def write_model_card(
-    out: Path,
-    config: TrainConfig,
-    files: Sequence[DataFileSummary],
-    dev: DataFileSummary | None,
-    result: TrainResult,
-    summary: dict[str, Any],
-    train_questions: int,
-) -> Path:
+def write_model_card(out: Path, run: FinishedRun) -> Path:
     path = out / "README.md"
-    path.write_text(model_card(config, files, dev, result, summary, train_questions), encoding="utf-8")
+    path.write_text(model_card(run), encoding="utf-8")
     return path

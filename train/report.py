@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +21,24 @@ def _best_dev(result: TrainResult) -> dict[str, Any] | None:
     return None
 
 
-def train_metrics(
-    config: TrainConfig,
-    files: Sequence[DataFileSummary],
-    dev: DataFileSummary | None,
-    result: TrainResult,
-    summary: dict[str, Any],
-    train_questions: int,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class FinishedRun:
+    """A finished training run, as its reports (`train_metrics.json`, the model card) describe it."""
+
+    config: TrainConfig
+    files: Sequence[DataFileSummary]
+    dev: DataFileSummary | None
+    result: TrainResult
+    summary: dict[str, Any]
+    train_questions: int
+
+
+def train_metrics(run: FinishedRun) -> dict[str, Any]:
     """The run as one JSON-able dict. Top-level `has_ans_em`, `has_ans_f1`,
     `overall_f1_best_thr`, `null_threshold`, `n`, `n_has` are the best epoch's dev scores, with
     the same names and meaning as the shipped reader's `train_metrics.json`."""
+    config, files, dev, result = run.config, run.files, run.dev, run.result
+    summary, train_questions = run.summary, run.train_questions
     best = _best_dev(result)
     metrics: dict[str, Any] = {}
     if best is not None:
@@ -69,16 +76,8 @@ def train_metrics(
     return metrics
 
 
-def write_train_metrics(
-    out: Path,
-    config: TrainConfig,
-    files: Sequence[DataFileSummary],
-    dev: DataFileSummary | None,
-    result: TrainResult,
-    summary: dict[str, Any],
-    train_questions: int,
-) -> Path:
+def write_train_metrics(out: Path, run: FinishedRun) -> Path:
     path = out / "train_metrics.json"
-    data = train_metrics(config, files, dev, result, summary, train_questions)
+    data = train_metrics(run)
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return path

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response, UploadFile
@@ -8,10 +7,11 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from api.deps import PipelineDep
+from api.forms import form_metadata
 from api.schemas import DocumentIn, DocumentList, DocumentOut, DocumentSummary, ErrorOut, IngestOut
 from errors import DocumentTooLarge, InvalidRequest
 from index.ids import check_doc_id
-from index.validation import check_metadata, check_text
+from index.validation import check_text
 from qa.pipeline import NewDocument
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -78,7 +78,7 @@ async def _add_upload(request: Request, pipeline: PipelineDep, limit: int) -> In
     data = await upload.read(limit + 1)  # type: ignore[union-attr]
     if len(data) > limit:
         raise DocumentTooLarge(f"{upload.filename!r} is over the upload limit of {limit:,} bytes")  # type: ignore[union-attr]
-    metadata = _form_metadata(form.get("metadata"))
+    metadata = form_metadata(form.get("metadata"))
     title_field, id_field = form.get("title"), form.get("id")
     title = check_text(title_field, "the title") if isinstance(title_field, str) else None
     doc_id = check_doc_id(id_field) if isinstance(id_field, str) and id_field else None
@@ -91,18 +91,6 @@ async def _add_upload(request: Request, pipeline: PipelineDep, limit: int) -> In
         metadata=metadata,
     )
     return IngestOut.of(result)
-
-
-def _form_metadata(raw: object) -> dict:
-    if not isinstance(raw, str) or not raw.strip():
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        raise InvalidRequest("form field 'metadata' must be a JSON object") from None
-    if not isinstance(value, dict):
-        raise InvalidRequest("form field 'metadata' must be a JSON object")
-    return dict(check_metadata(value))
 
 
 def _describe(exc: ValidationError) -> str:

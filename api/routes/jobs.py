@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -11,10 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.deps import PipelineDep
+from api.forms import form_metadata
 from api.schemas import ErrorOut
 from api.schemas_jobs import JobList, JobOut, JobSummary
 from errors import InvalidRequest
-from index.validation import check_metadata
 from qa.jobs.submit import jobs_dir, submit_job, unpack_limits
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -57,7 +56,7 @@ async def create_job(request: Request, response: Response, pipeline: PipelineDep
     uploads = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
     if not uploads:
         raise InvalidRequest("the multipart upload has no file in field 'files'")
-    metadata = _form_metadata(form.get("metadata"))
+    metadata = form_metadata(form.get("metadata"))
     named = [(upload.filename or "upload", await upload.read()) for upload in uploads]
     settings = pipeline.settings
     job = await run_in_threadpool(
@@ -107,15 +106,3 @@ def cancel_job(job_id: str, pipeline: PipelineDep) -> JobOut:
     job = jobs.finish_job(job_id, "cancelled", time.time())
     assert job is not None
     return JobOut.with_files(job, jobs.job_files(job_id))
-
-
-def _form_metadata(raw: object) -> dict[str, Any]:
-    if not isinstance(raw, str) or not raw.strip():
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        raise InvalidRequest("form field 'metadata' must be a JSON object") from None
-    if not isinstance(value, dict):
-        raise InvalidRequest("form field 'metadata' must be a JSON object")
-    return dict(check_metadata(value))

@@ -15,17 +15,7 @@
   const viewer = document.getElementById("viewer");
   const viewerBody = document.getElementById("viewer-body");
 
-  function h(tag, props = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props)) {
-      if (value === undefined || value === null || value === false) continue;
-      if (key === "className") node.className = value;
-      else if (key === "onClick") node.addEventListener("click", value);
-      else node.setAttribute(key, value === true ? "" : String(value));
-    }
-    node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
-    return node;
-  }
+  const { h } = app; // creates an element; strings become text nodes (app.js)
 
   // ------------------------------------------------------ the viewer's correction bar
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from index.store.faiss_file import load_vectors
 from index.store.faiss_index import IndexType, VectorIndex
-from index.store.sqlite_db import read_meta, stamp_of
+from index.store.sqlite_db import bump_generation, read_meta, stamp_of
 from index.store.sqlite_rows import fetch_vectors
 
 logger = logging.getLogger(__name__)
@@ -104,3 +104,35 @@ def id_disagreement(vectors: VectorIndex, stored: np.ndarray) -> str | None:
     if not duplicates and not len(missing) and not len(extra):
         return None
     return f"{len(missing)} chunk vectors missing from FAISS, {len(extra)} unknown to SQLite, {duplicates} duplicated"
+
+
+def stamp_and_chunk_ids(conn: sqlite3.Connection) -> tuple[Stamp, np.ndarray]:
+    """SQLite's stamp and its chunk ids, read in one transaction (so they agree with each other)."""
+    conn.execute("BEGIN")
+    try:
+        stamp = stamp_of(read_meta(conn))
+        stored = np.fromiter((row[0] for row in conn.execute("SELECT id FROM chunks")), dtype=np.int64)
+    finally:
+        conn.execute("COMMIT")
+    return stamp, stored
+
+
+def begin_model_switch(
+    conn: sqlite3.Connection, ids: np.ndarray, matrix: np.ndarray, model_name: str, dimension: int
+) -> Stamp:
+    """Opens a write transaction holding every chunk's new vector (`matrix`, rows in `ids` order) and
+    the new model's name and dimension; the caller commits it. Rolled back when a statement fails."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(
+            "UPDATE chunks SET vector = ? WHERE id = ?",
+            ((vector.tobytes(), int(chunk_id)) for chunk_id, vector in zip(ids, matrix)),
+        )
+        conn.executemany(
+            "UPDATE meta SET value = ? WHERE key = ?",
+            ((model_name, "model_name"), (str(dimension), "dimension")),
+        )
+        return bump_generation(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

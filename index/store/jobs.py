@@ -44,16 +44,12 @@ class FileResult:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class JobFile:
-    index: int
+@dataclass(frozen=True, kw_only=True)
+class JobFile(FileResult):
+    """A file of a job as stored: its name and path, and where it stands (its result once it has one)."""
+
     name: str
     path: str
-    status: FileStatus
-    doc_id: str | None = None
-    title: str | None = None
-    chunks: int = 0
-    error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ class MemoryJobStore:
                 raise ValueError(f"a job with id {job_id!r} exists")
             self._jobs[job_id] = JobInfo(job_id, "queued", copy.deepcopy(dict(metadata)), created_at)
             self._files[job_id] = [
-                JobFile(i, f.name, f.path, "failed" if f.error else "pending", error=f.error)
+                JobFile(i, "failed" if f.error else "pending", error=f.error, name=f.name, path=f.path)
                 for i, f in enumerate(files)
             ]
             return self._info(job_id)

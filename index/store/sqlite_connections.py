@@ -8,8 +8,8 @@ from pathlib import Path
 
 import filelock
 
-from errors import IndexLocked
-from index.store.sqlite_db import connect
+from errors import IndexCorrupt, IndexLocked
+from index.store.sqlite_db import DB_FILE, connect, init_schema
 
 LOCK_FILE = "writer.lock"
 
@@ -26,6 +26,27 @@ def acquire_writer_lock(directory: Path) -> filelock.BaseFileLock:
             f"(it holds {directory / LOCK_FILE}); stop that process, or open the index read-only"
         ) from None
     return lock
+
+
+def open_writer(
+    directory: Path, model_name: str, dimension: int, backend: str
+) -> tuple[filelock.BaseFileLock, sqlite3.Connection]:
+    """The writer lock and the writing connection, the schema created or upgraded (IndexLocked when
+    another process writes, IndexCorrupt when the file is not a usable database)."""
+    lock = acquire_writer_lock(directory)
+    db_path = directory / DB_FILE
+    conn: sqlite3.Connection | None = None
+    try:
+        conn = connect(db_path, read_only=False, writer=True)
+        init_schema(conn, model_name, dimension, backend)
+    except BaseException as error:
+        if conn is not None:
+            conn.close()
+        lock.release()
+        if isinstance(error, sqlite3.DatabaseError):
+            raise IndexCorrupt(f"{db_path} is not a usable spanqa database: {error}") from error
+        raise
+    return lock, conn
 
 
 class ThreadConnections:

@@ -31,11 +31,19 @@ import numpy as np
 from errors import IndexCorrupt, IndexError_
 from index.store.faiss_file import save_vectors
 from index.store.faiss_index import IndexType, VectorIndex
-from index.store.faiss_sync import build_from_sqlite, catch_up, embed_all, id_disagreement, load_current
+from index.store.faiss_sync import (
+    begin_model_switch,
+    build_from_sqlite,
+    catch_up,
+    embed_all,
+    id_disagreement,
+    load_current,
+    stamp_and_chunk_ids,
+)
 from index.store.keyword_fts import FtsKeywordSearch
 from index.store.rwlock import ReadWriteLock
-from index.store.sqlite_connections import ThreadConnections, acquire_writer_lock
-from index.store.sqlite_db import DB_FILE, bump_generation, check_meta, connect, init_schema, read_meta, stamp_of
+from index.store.sqlite_connections import ThreadConnections, open_writer
+from index.store.sqlite_db import DB_FILE, bump_generation, check_meta, connect, read_meta, stamp_of
 from index.store.sqlite_feedback import SqliteFeedback
 from index.store.sqlite_jobs import SqliteJobStore
 from index.store.sqlite_reads import SqliteReads
@@ -99,7 +107,7 @@ class FaissSqliteStore(SqliteReads):
                 if not self._db_path.exists():
                     raise IndexError_(f"no index in {self.directory} yet: ingest some documents first")
             else:
-                self._open_writer()
+                self._file_lock, self._writer_conn = open_writer(self.directory, model_name, self.dimension, BACKEND)
             try:
                 meta = read_meta(self._reader())
             except sqlite3.DatabaseError as error:
@@ -129,14 +137,6 @@ class FaissSqliteStore(SqliteReads):
         return int(self._stamp["generation"])  # type: ignore[call-overload]
 
     # ---- connections ------------------------------------------------------------------------
-
-    def _open_writer(self) -> None:
-        self._file_lock = acquire_writer_lock(self.directory)
-        try:
-            self._writer_conn = connect(self._db_path, read_only=False, writer=True)
-            init_schema(self._writer_conn, self.model_name, self.dimension, BACKEND)
-        except sqlite3.DatabaseError as error:
-            raise IndexCorrupt(f"{self._db_path} is not a usable spanqa database: {error}") from error
 
     def _reader(self) -> sqlite3.Connection:
         """This thread's connection for reads (sees committed data only)."""
@@ -207,13 +207,7 @@ class FaissSqliteStore(SqliteReads):
             if self.read_only:
                 self._refresh_if_stale()
             with self._rw.reading():
-                conn = self._reader()
-                conn.execute("BEGIN")
-                try:
-                    stamp = stamp_of(read_meta(conn))
-                    stored = np.fromiter((row[0] for row in conn.execute("SELECT id FROM chunks")), dtype=np.int64)
-                finally:
-                    conn.execute("COMMIT")
+                stamp, stored = stamp_and_chunk_ids(self._reader())
                 if stamp != self._stamp and self.read_only:
                     continue  # the writer committed meanwhile; catch up and compare again
                 problem = id_disagreement(self._vectors, stored)
@@ -324,20 +318,7 @@ class FaissSqliteStore(SqliteReads):
             self._faiss_threads()
             fresh = VectorIndex(dimension, self.index_type)
             fresh.add(ids, matrix)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(
-                    "UPDATE chunks SET vector = ? WHERE id = ?",
-                    ((vector.tobytes(), int(chunk_id)) for chunk_id, vector in zip(ids, matrix)),
-                )
-                conn.executemany(
-                    "UPDATE meta SET value = ? WHERE key = ?",
-                    ((model_name, "model_name"), (str(dimension), "dimension")),
-                )
-                stamp = bump_generation(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            stamp = begin_model_switch(conn, ids, matrix, model_name, dimension)
             with self._rw.writing():
                 conn.execute("COMMIT")
                 self._vectors, self._stamp = fresh, stamp

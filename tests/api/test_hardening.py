@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from api.app import STATIC_DIR, create_app
 from qa.pipeline import NewDocument
+from tests.fixtures.apps import served_in_thread
 
 TEXT = "The Zorbani lighthouse was built in 1887 by the engineer Margit Olsen on the island of Vell."
 
@@ -187,22 +188,9 @@ def test_multipart_with_many_files_or_fields_is_refused(client):
 @pytest.fixture(scope="module")
 def server_url(client) -> Iterator[str]:
     """The same app (and pipeline) served by a real uvicorn on a free port."""
-    import uvicorn
-
     pipeline = client.app.state.pipeline
-    config = uvicorn.Config(
-        create_app(pipeline.settings, pipeline=pipeline), host="127.0.0.1", port=0, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline
-        time.sleep(0.05)
-    yield f"127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with served_in_thread(create_app(pipeline.settings, pipeline=pipeline)) as port:
+        yield f"127.0.0.1:{port}"
 
 
 def _send_chunked(host: str, path: str, total: int, content_type: str) -> tuple[str, int]:

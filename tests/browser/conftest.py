@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+
+from bench.server import free_port, uvicorn_command, wait_for_health
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_IN_REPO = REPO / "seeds" / "us-cluster-munitions-ukraine.txt"
@@ -59,35 +58,8 @@ def find_chromium() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def seed_file() -> Path:
     return SEED_IN_REPO if SEED_IN_REPO.exists() else SEED_SHARED
-
-
-def wait_for_health(url: str, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}:\n{tail(log_path)}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"the server did not answer /health in {SERVER_START_TIMEOUT_S} s:\n{tail(log_path)}")
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no server log)"
 
 
 @pytest.fixture(scope="session")
@@ -123,26 +95,14 @@ def server(chromium_path, tmp_path_factory) -> Iterator[Server]:
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
+            uvicorn_command(port),
             cwd=REPO,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_for_health(url, process, log_path)
+        wait_for_health(url, process, log_path, SERVER_START_TIMEOUT_S)
         with httpx.Client(base_url=url, timeout=120) as http:
             seed = seed_file()
             with seed.open("rb") as f:

@@ -15,17 +15,15 @@ import pytest
 pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python (pip install playwright)")
 
 from playwright.sync_api import Locator, Page, expect  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
 
-from cli.app import app  # noqa: E402
 from qa.reader_choice import read_choice  # noqa: E402
-from qa.settings import get_settings  # noqa: E402
-from tests.browser.conftest import REPO, Server  # noqa: E402
+from tests.browser.conftest import Server  # noqa: E402
 from tests.browser.test_chat_page import STATION_QUESTION, STATION_TEXT, ask  # noqa: E402
+from tests.conftest import SHIPPED_READER as SHIPPED  # noqa: E402
+from tests.conftest import spanqa_cli  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-SHIPPED = REPO.parent / "shared" / "models" / "spanqa-reader-minilm-squad2"
 # Questions the shipped reader gets partly wrong on the sample article (issue 12), and the right words.
 CORRECTIONS = [
     ("On what date did Putin announce a military operation in Ukraine?", "February 24, 2022"),
@@ -86,22 +84,9 @@ def correct_by_selection(page: Page, reply: Locator, words: str) -> None:
     expect(card.locator(".feedback-status")).to_have_text(f"Thanks: “{words}” was recorded as the right answer.")
 
 
-def spanqa(*args: object):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-@pytest.fixture
-def promote_env(tmp_path, monkeypatch) -> Path:
-    """A data directory of its own for the reader record; the torch backend (no ONNX export)."""
-    monkeypatch.setenv("SPANQA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("SPANQA_READER_MODEL", str(SHIPPED))
-    monkeypatch.setenv("SPANQA_BACKEND", "torch")
-    get_settings.cache_clear()
-    yield tmp_path / "data"
-    get_settings.cache_clear()
-
-
-def test_thumbs_down_and_a_selected_span_train_a_reader_that_promote_judges(page: Page, server: Server, promote_env):
+def test_thumbs_down_and_a_selected_span_train_a_reader_that_promote_judges(
+    page: Page, server: Server, reader_record_dir
+):
     before = server.http.get("/feedback").json()["total"]
     for question, words in CORRECTIONS:
         correct_by_selection(page, ask(page, question), words)
@@ -121,7 +106,7 @@ def test_thumbs_down_and_a_selected_span_train_a_reader_that_promote_judges(page
 
     response = server.http.get("/feedback/export")
     assert response.status_code == 200 and "attachment" in response.headers["content-disposition"]
-    export = promote_env.parent / "feedback-export.json"
+    export = reader_record_dir.parent / "feedback-export.json"
     export.write_text(response.text, encoding="utf-8")
     squad = json.loads(response.text)
     gold = {
@@ -133,23 +118,23 @@ def test_thumbs_down_and_a_selected_span_train_a_reader_that_promote_judges(page
     assert {q: gold[q] for q, _ in CORRECTIONS} == {q: [w] for q, w in CORRECTIONS}
 
     def train(out: Path, lr: float, epochs: int) -> Path:
-        run = spanqa(
+        run = spanqa_cli(
             "train-reader", export, "--out", out, "--base", SHIPPED, "--epochs", epochs, "--lr", lr,
             "--batch-size", 16, "--warmup", 0, "--checkpoint-every", 0, "--device", "cpu",
         )  # fmt: skip
         assert run.exit_code == 0, run.output
         return out
 
-    unchanged = train(promote_env.parent / "tiny-lr-reader", lr=1e-9, epochs=1)  # the same answers: a tie
-    refused = spanqa("reader", "promote", unchanged, "--dev", export)
+    unchanged = train(reader_record_dir.parent / "tiny-lr-reader", lr=1e-9, epochs=1)  # the same answers: a tie
+    refused = spanqa_cli("reader", "promote", unchanged, "--dev", export)
     assert refused.exit_code == 1, refused.output
-    assert "refused" in refused.output and read_choice(promote_env) is None
+    assert "refused" in refused.output and read_choice(reader_record_dir) is None
 
-    better = train(promote_env.parent / "feedback-reader", lr=2e-4, epochs=4)
-    promoted = spanqa("reader", "promote", better, "--dev", export)
+    better = train(reader_record_dir.parent / "feedback-reader", lr=2e-4, epochs=4)
+    promoted = spanqa_cli("reader", "promote", better, "--dev", export)
     assert promoted.exit_code == 0, promoted.output
     assert "promoted" in promoted.output
-    choice = read_choice(promote_env)
+    choice = read_choice(reader_record_dir)
     assert choice is not None and choice.path == str(better.resolve())
     assert choice.scores["candidate"]["f1"] > choice.scores["current"]["f1"]
 

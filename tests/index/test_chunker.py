@@ -8,7 +8,8 @@ from pathlib import Path
 import blingfire
 import pytest
 
-from index.chunker import _blingfire_sentences, chunk_text
+from index.chunker import chunk_text
+from index.sentences import _blingfire_sentences
 from index.types import Chunk, Page
 
 SQUAD_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "squad"  # ../shared, as in the Makefile

@@ -20,7 +20,7 @@ from tests.fixtures.samples import REPO, docx_bytes
 
 _PATHOLOGICAL = r"""
 import sys
-from index.chunker import _FALLBACK_SENTENCE_END
+from index.sentences import _FALLBACK_SENTENCE_END
 from index.formats.base import tidy_text
 from index.formats.html import _main_text
 from index.formats.markdown import markdown_to_text

@@ -24,7 +24,7 @@ from index.loaders import load_bytes
 from index.store import DB_FILE
 from qa.ingest_folder import ingest_paths
 from qa.pipeline import NewDocument, Pipeline
-from tests.fixtures.apps import embedder_of, pipeline_over, run_cli, start_cli, store_of
+from tests.fixtures.apps import embedder_of, pipeline_over, run_cli, served_in_thread, start_cli, store_of
 from tests.fixtures.samples import (
     corrupt_pdf_bytes,
     docx_bytes,
@@ -240,28 +240,10 @@ def app_pipeline(base_settings, embedder, reader, tmp_path_factory) -> Iterator[
 @pytest.fixture(scope="module")
 def server_url(app_pipeline) -> Iterator[str]:
     """The app served by a real uvicorn on a free port, in a background thread."""
-    import uvicorn
-
     from api.app import create_app
 
-    config = uvicorn.Config(
-        create_app(app_pipeline.settings, pipeline=app_pipeline),
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        workers=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with served_in_thread(create_app(app_pipeline.settings, pipeline=app_pipeline)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_api_serves_concurrent_asks_uploads_and_deletes(server_url, app_pipeline):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import signal
-import socket
 import subprocess
 import time
 import zipfile
@@ -16,17 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.server import free_port
 from tests.fixtures.apps import cli_command, cli_env, run_cli
 from tests.fixtures.samples import REPO
 
 pytestmark = pytest.mark.slow  # two server starts with real models: over a minute on a shared 2-core machine
 FILES = 400
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Served:

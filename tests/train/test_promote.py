@@ -15,16 +15,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from cli.app import app
 from qa.reader_choice import active_reader, choice_file, read_choice
-from qa.settings import get_settings
+from tests.conftest import SHIPPED_READER as SHIPPED
+from tests.conftest import spanqa_cli
 from train.config import TrainConfig
 from train.loop import train_reader
 from train.promote import DEFAULT_DEV_ARTICLES, DEFAULT_DEV_FILE, load_dev_set
 
-SHIPPED = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "spanqa-reader-minilm-squad2"
 PARAGRAPHS = (0, 2)  # two short paragraphs of Normans: 13 questions, one 256-token window each
 
 
@@ -72,57 +70,43 @@ def files(tmp_path_factory) -> dict[str, Path]:
     return {"export": export, "good": good, "same": same}
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("SPANQA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("SPANQA_READER_MODEL", str(SHIPPED))
-    monkeypatch.setenv("SPANQA_BACKEND", "torch")
-    get_settings.cache_clear()
-    yield tmp_path / "data"
-    get_settings.cache_clear()
-
-
-def spanqa(*args: object):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def test_promote_switches_to_a_better_reader_and_refuses_one_that_is_not(files, data_dir):
-    promoted = spanqa("reader", "promote", files["good"], "--dev", files["export"])
+def test_promote_switches_to_a_better_reader_and_refuses_one_that_is_not(files, reader_record_dir):
+    promoted = spanqa_cli("reader", "promote", files["good"], "--dev", files["export"])
     assert promoted.exit_code == 0, promoted.output
     assert "promoted" in promoted.output and "13 questions" in promoted.output
     assert "has-answer EM" in promoted.output and "has-answer F1" in promoted.output
-    choice = read_choice(data_dir)
+    choice = read_choice(reader_record_dir)
     assert choice is not None and choice.path == str(files["good"].resolve())
     assert choice.replaced == str(SHIPPED) and choice.previous is None
     current, candidate = choice.scores["current"], choice.scores["candidate"]
     assert candidate["f1"] > current["f1"]
     assert f"{candidate['f1']:.2f}" in promoted.output and f"{current['f1']:.2f}" in promoted.output
     assert choice.scores["dev"]["questions"] == 13
-    assert active_reader(data_dir, str(SHIPPED)) == choice.path
+    assert active_reader(reader_record_dir, str(SHIPPED)) == choice.path
 
-    shown = spanqa("reader", "show")
+    shown = spanqa_cli("reader", "show")
     assert shown.exit_code == 0 and choice.path in shown.output and "promoted" in shown.output
 
-    tie = spanqa("reader", "promote", files["same"], "--dev", files["export"])  # not better: equal
+    tie = spanqa_cli("reader", "promote", files["same"], "--dev", files["export"])  # not better: equal
     assert tie.exit_code == 1, tie.output
     assert "refused" in tie.output and "+0.00" in tie.output
-    worse = spanqa("reader", "promote", SHIPPED, "--dev", files["export"])
+    worse = spanqa_cli("reader", "promote", SHIPPED, "--dev", files["export"])
     assert worse.exit_code == 1, worse.output
     assert "refused" in worse.output and f"{current['f1']:.2f} vs {candidate['f1']:.2f}" in worse.output
-    assert read_choice(data_dir) == choice  # unchanged by the refusals
+    assert read_choice(reader_record_dir) == choice  # unchanged by the refusals
 
-    rolled = spanqa("reader", "rollback")
+    rolled = spanqa_cli("reader", "rollback")
     assert rolled.exit_code == 0 and str(SHIPPED) in rolled.output
-    assert not choice_file(data_dir).exists()
-    assert active_reader(data_dir, str(SHIPPED)) == str(SHIPPED)
-    nothing = spanqa("reader", "rollback")
+    assert not choice_file(reader_record_dir).exists()
+    assert active_reader(reader_record_dir, str(SHIPPED)) == str(SHIPPED)
+    nothing = spanqa_cli("reader", "rollback")
     assert nothing.exit_code == 2 and "no promoted reader" in nothing.output
 
 
-def test_promote_refuses_what_is_not_a_model_folder(files, data_dir, tmp_path):
-    result = spanqa("reader", "promote", tmp_path, "--dev", files["export"])
+def test_promote_refuses_what_is_not_a_model_folder(files, reader_record_dir, tmp_path):
+    result = spanqa_cli("reader", "promote", tmp_path, "--dev", files["export"])
     assert result.exit_code == 2 and "not a model folder" in result.output
-    same = spanqa("reader", "promote", SHIPPED, "--dev", files["export"])
+    same = spanqa_cli("reader", "promote", SHIPPED, "--dev", files["export"])
     assert same.exit_code == 2 and "already the active reader" in same.output
 
 
