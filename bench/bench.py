@@ -198,7 +198,7 @@ def _postgres(
 
 def tables(results: dict[str, Any]) -> list[Table]:
     ing = results["ingest"]
-    t1 = Table(title="Ingest (Pipeline.ingest_many)")
+    t1 = Table(title=f"Ingest (Pipeline.ingest_many, embedding batch {ing.get('embed_batch_size', '?')})")
     for col in ("documents", "chunks", "seconds", "docs/s", "chunks/s"):
         t1.add_column(col, justify="right")
     t1.add_row(
@@ -294,7 +294,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "| ingest | documents | chunks | docs/s | chunks/s |",
         "|---|---|---|---|---|",
-        f"| `Pipeline.ingest_many` | {ing['documents']} | {ing['chunks']} | {ing['documents_per_s']:.1f} |"
+        f"| `Pipeline.ingest_many`, embedding batch {ing.get('embed_batch_size', '?')} | {ing['documents']} | {ing['chunks']} | {ing['documents_per_s']:.1f} |"
         f" {ing['chunks_per_s']:.1f} |",
         "",
         f"| `POST /ask` ({srv['chunks']} chunks) | requests | p50 ms | p95 ms | p99 ms | req/s |",

@@ -40,4 +40,5 @@ def bench_ingest(corpus: BenchCorpus, data_dir: Path, settings: Settings | None 
         "documents_per_s": len(results) / seconds,
         "chunks_per_s": chunks / seconds,
         "model_load_s": load_s,
+        "embed_batch_size": settings.embed_batch_size,
     }

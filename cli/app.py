@@ -11,6 +11,7 @@ from cli.ask import ask
 from cli.docs import docs_app
 from cli.index import index_app
 from cli.ingest import ingest
+from cli.keys import keys_app
 from cli.serve import serve
 from qa.calibration_cli import calibrate_command
 from qa.eval.cli import eval_command
@@ -28,6 +29,7 @@ app.command()(ask)
 app.add_typer(docs_app, name="docs")
 app.add_typer(index_app, name="index")
 app.command()(serve)
+app.add_typer(keys_app, name="keys")
 app.command("eval", help="Evaluate on SQuAD-format data: EM/F1, recall@k, oracle, latency; writes reports.")(
     eval_command
 )

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import console, open_pipeline
+from cli.common import console, error, open_pipeline
 from cli.ingest import ingest_with_progress
 from qa.settings import get_settings
 
@@ -20,14 +20,25 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.auth import refusal_to_serve
+    from api.request_log import configure_logging
 
     settings = get_settings()
+    settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
+    refusal = refusal_to_serve(settings)
+    if refusal:
+        error(refusal)
+        raise typer.Exit(2)
+    configure_logging(settings.log_format)
     pipeline = open_pipeline()
     try:
         if seed_if_empty and pipeline.count_documents() == 0:
             summary = ingest_with_progress(pipeline, [settings.seeds_dir])
             console.print(f"indexed {len(summary.of('added'))} seed documents from {settings.seeds_dir}", markup=False)
         pipeline.warm_up()  # load the models now: the first question should not pay for it
-        uvicorn.run(create_app(settings, pipeline=pipeline), host=host or settings.host, port=port or settings.port)
+        app = create_app(settings, pipeline=pipeline)
+        # log_config=None: uvicorn's loggers go through ours (request ids, SPANQA_LOG_FORMAT); one line
+        # per request comes from api.request_log, so uvicorn's access log is off.
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
     finally:
         pipeline.close()

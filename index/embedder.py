@@ -53,7 +53,7 @@ class Embedder:
         model: str | Path,
         *,
         device: str = "cpu",
-        batch_size: int = 64,
+        batch_size: int = 4,
         backend: Backend = "torch",
         onnx_precision: Literal["fp32", "int8"] = "int8",
         cache_dir: Path | None = None,
@@ -186,19 +186,25 @@ class Embedder:
         self.encode(["warm-up"])
 
     def _encode_onnx(self, texts: list[str]) -> np.ndarray:
-        """Batches of similar length (sorted, as sentence-transformers does), padded per batch."""
-        order = np.argsort([-len(t) for t in texts], kind="stable")
+        """Tokenized once, then run in batches of similar token counts, each cut to its longest row.
+
+        Small batches are the fast ones on CPU: on 2 cores the int8 model embeds 1.4-2x more chunks/s
+        in batches of 4-8 than of 64 (README: "Ingest speed"), which padding alone does not explain
+        (large batches probably outgrow the CPU caches). Sorting by token count rather than by
+        characters leaves almost no padding in a batch (11% extra tokens at 4 sorted by characters).
+        """
+        tokenizer = self._encode_tokenizer
+        encoded = tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
+        lengths = encoded["attention_mask"].sum(axis=1)
+        order = np.argsort(-lengths, kind="stable")
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for b in range(0, len(texts), self.batch_size):
             rows = order[b : b + self.batch_size]
-            encoded = self._encode_tokenizer(
-                [texts[i] for i in rows],
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="np",
-            )
-            feed = {name: np.ascontiguousarray(encoded[name], dtype=np.int64) for name in self._input_names}
+            width = int(lengths[rows].max())
+            columns = slice(0, width) if tokenizer.padding_side == "right" else slice(-width, None)
+            feed = {
+                name: np.ascontiguousarray(encoded[name][rows, columns], dtype=np.int64) for name in self._input_names
+            }
             out[rows] = self._session.run(["sentence_embedding"], feed)[0]
         return out
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The project's checkout sits beside ../shared on the machines this is built on.
@@ -90,7 +90,11 @@ class Settings(BaseSettings):
     # Retrieval.
     index_type: Literal["flat", "hnsw"] = "flat"
     top_k: int = Field(default=5, ge=1, le=100, description="passages handed to the reader")
-    embed_batch_size: int = Field(default=64, ge=1)
+    embed_batch_size: int = Field(
+        default=4,
+        ge=1,
+        description="texts per embedding model call; small batches are faster on CPU (README: Ingest)",
+    )
     retrieval: Literal["dense", "bm25", "hybrid"] = Field(
         default="hybrid",
         description="dense (embeddings + FAISS), bm25 (keywords), or hybrid (both, reciprocal rank fusion)",
@@ -200,6 +204,29 @@ class Settings(BaseSettings):
     job_batch_files: int = Field(
         default=64, ge=1, le=1024, description="files a job ingests per batch (one embedding call, one transaction)"
     )
+
+    # Access (README, "Keys and access"): API keys, rate limits, metrics, logs.
+    auth: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="require an API key: auto = on when serving on a non-loopback address, else once a key exists",
+    )
+    rate_limit_ask: str = Field(
+        default="", description="asks per key (per client address when auth is off), e.g. 60/minute; empty = none"
+    )
+    rate_limit_write: str = Field(
+        default="", description="document writes, jobs and feedback per key (or client address), e.g. 30/minute"
+    )
+    metrics_public: bool = Field(default=False, description="serve /metrics without a key even when auth is on")
+    log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per log line")
+
+    @field_validator("rate_limit_ask", "rate_limit_write")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        if value.strip():
+            from limits import parse
+
+            parse(value)  # ValueError names what it could not read, e.g. "60/fortnight"
+        return value.strip()
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

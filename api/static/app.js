@@ -151,6 +151,8 @@
     if (detail) return detail;
     return {
       400: "The request was not understood.",
+      401: "This server needs an API key; reload the page to enter one.",
+      403: "Your API key does not allow this.",
       404: "That no longer exists.",
       409: "The index is busy; please try again.",
       413: "That is too large for the server.",
@@ -163,7 +165,8 @@
   async function api(path, options = {}) {
     let response;
     try {
-      response = await fetch(path, { headers: { Accept: "application/json" }, ...options });
+      const send = window.spanqaAuth ? window.spanqaAuth.fetch : fetch; // auth.js: the API key, if any
+      response = await send(path, { headers: { Accept: "application/json" }, ...options });
     } catch (_) {
       setServerStatus(false);
       throw new ApiError("Can't reach the spanqa server. Check that it is running, then try again.", 0);

@@ -39,7 +39,8 @@
   async function call(path, options = {}) {
     let response;
     try {
-      response = await fetch(path, { headers: { Accept: "application/json" }, ...options });
+      const send = window.spanqaAuth ? window.spanqaAuth.fetch : fetch; // auth.js: the API key, if any
+      response = await send(path, { headers: { Accept: "application/json" }, ...options });
     } catch (_) {
       throw new Error("Can't reach the spanqa server. Check that it is running, then try again.");
     }

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from index.store.faiss_index import IndexType
-from index.store.protocol import Store
+from index.store.protocol import KeyStore, Store
 
 Backend = Literal["sqlite-faiss", "memory", "postgres"]
 BACKENDS: tuple[Backend, ...] = ("sqlite-faiss", "memory", "postgres")
@@ -81,3 +81,14 @@ def open_store(config: StoreConfig) -> Store:
     if not config.read_only:  # the bm25s files of schema 1; the keyword index is in SQLite now
         shutil.rmtree(Path(config.data_dir) / "bm25", ignore_errors=True)
     return store
+
+
+def open_key_store(data_dir: Path, backend: Backend = "sqlite-faiss") -> KeyStore:
+    """The API keys and audit log of the store at `data_dir`: writable while a server holds the index."""
+    if backend == "memory":
+        from index.store.memory_keys import MemoryKeyStore
+
+        return MemoryKeyStore()
+    from index.store.sqlite_keys import SqliteKeyStore
+
+    return SqliteKeyStore(Path(data_dir))

@@ -4,6 +4,7 @@
 - `VectorSearch`: nearest chunks to a query vector, and stored vectors by chunk id.
 - `KeywordSearch`: BM25 over the chunks' text (`store.keyword`, kept in step with every write).
 - `StoreAdmin`: what `spanqa index ...` needs (checks, vector counts, re-embedding, closing).
+- `KeyStore`: hashed API keys and the audit log (`open_key_store`), writable beside a running server.
 - `JobStore`: background ingestion jobs and their files (`store.jobs`, `index.store.jobs`).
 - `FeedbackStore`: people's verdicts on answers (`store.feedback`), kept with the documents.
 """
@@ -135,3 +136,40 @@ class Store(DocumentStore, VectorSearch, StoreAdmin, Protocol):
 
     @property
     def feedback(self) -> FeedbackStore: ...
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """An API key as stored: never the key itself, only a keyed hash of its secret (`digest`, with `salt`)."""
+
+    id: str
+    name: str
+    role: str
+    salt: str
+    digest: str
+    created_at: float
+    revoked_at: float | None = None
+    collections: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who (`actor`: a key id, or a client address when auth is off) did what to which target, when."""
+
+    at: float
+    actor: str
+    action: str
+    target: str
+
+
+class KeyStore(Protocol):
+    """API keys and the audit log. Writable by another process (the CLI) while a server runs."""
+
+    def add_key(self, record: KeyRecord) -> None: ...
+    def get_key(self, key_id: str) -> KeyRecord | None: ...
+    def list_keys(self) -> list[KeyRecord]: ...
+    def revoke_key(self, key_id: str, at: float) -> bool: ...
+    def count_active_keys(self) -> int: ...
+    def add_audit(self, entry: AuditEntry) -> None: ...
+    def list_audit(self, offset: int = 0, limit: int = 100) -> list[AuditEntry]: ...
+    def close(self) -> None: ...

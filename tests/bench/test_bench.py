@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from bench.bench import main, markdown
+from qa.settings import Settings
 
 
 def test_quick_benchmark_writes_its_numbers(tmp_path: Path) -> None:
@@ -19,6 +20,7 @@ def test_quick_benchmark_writes_its_numbers(tmp_path: Path) -> None:
     assert ingest["documents"] == 24
     assert ingest["chunks"] >= ingest["documents"]
     assert ingest["chunks_per_s"] > 0 and ingest["documents_per_s"] > 0
+    assert ingest["embed_batch_size"] == Settings().embed_batch_size
 
     assert [level["concurrency"] for level in saved["ask"]] == [1, 4, 16]
     for level in saved["ask"]:
@@ -42,3 +44,4 @@ def test_quick_benchmark_writes_its_numbers(tmp_path: Path) -> None:
 
     table = markdown(results)
     assert "| concurrency 16 |" in table and "CPU cores" in table and "| 2,000 | 3 |" in table
+    assert f"embedding batch {Settings().embed_batch_size} |" in table

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from index.store import StoreConfig, open_store
+from index.store import StoreConfig, open_key_store, open_store
+from tests.index.key_store_contract import KeyStoreContractTests, record
 from tests.index.store_contract import DIM, StoreContractTests
 
 
@@ -66,3 +67,22 @@ class TestPostgresStore(StoreContractTests):
         yield open_
         for store in opened:
             store.close()
+
+
+class TestMemoryKeyStore(KeyStoreContractTests):
+    @pytest.fixture
+    def key_store(self, tmp_path):
+        return open_key_store(tmp_path, backend="memory")
+
+
+class TestSqliteKeyStore(KeyStoreContractTests):
+    @pytest.fixture
+    def key_store(self, tmp_path):
+        return open_key_store(tmp_path / "data")
+
+    def test_a_second_process_sees_writes_at_once(self, key_store, tmp_path):
+        other = open_key_store(tmp_path / "data")  # as the CLI does beside a running server
+        other.add_key(record("from-cli"))
+        assert key_store.get_key("from-cli") is not None
+        key_store.revoke_key("from-cli", at=3.0)
+        assert other.get_key("from-cli").revoked_at == 3.0

@@ -169,3 +169,19 @@ def test_default_cache_is_shared_by_data_dirs(tmp_path, monkeypatch):
         settings = Settings(_env_file=None, data_dir=data_dir)
         assert settings.model_cache == tmp_path / "cache" / "spanqa" / "models-cache"
     assert Settings(_env_file=None, data_dir=tmp_path, models_cache_dir=tmp_path / "x").model_cache == tmp_path / "x"
+
+
+def test_onnx_embedder_gives_each_text_its_own_vector_whatever_the_batch(settings, cache_dir, seed_paragraphs):
+    """Batches are sorted by token count and cut to their longest row: vectors come back in input order.
+
+    fp32, because int8's dynamic quantization scales activations per batch, so its vectors move a
+    little with a text's batch mates (cosine ~0.99).
+    """
+    texts = [seed_paragraphs[0], "short", seed_paragraphs[1][:200], "a question?", *seed_paragraphs[2:4]]
+    kwargs = {"backend": "onnx", "onnx_precision": "fp32", "cache_dir": cache_dir}
+    one_by_one = Embedder(settings.embedding_model, batch_size=1, **kwargs)
+    batched = Embedder(settings.embedding_model, batch_size=4, **kwargs)
+    want = np.stack([one_by_one.encode([text])[0] for text in texts])
+    got = batched.encode(texts)
+    assert got.shape == want.shape
+    assert np.min(np.sum(got * want, axis=1)) > 0.9999
