@@ -78,7 +78,7 @@ def create_app(
     install_error_handlers(app)
     install_request_id_on_records()
     access = Access(
-        key_store or open_key_store(settings.data_dir),
+        key_store or open_key_store(settings.data_dir, database_url=settings.database_url),
         mode=settings.auth,
         host=settings.host,
         limits=RateLimits(ask=settings.rate_limit_ask, write=settings.rate_limit_write),

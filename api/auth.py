@@ -139,7 +139,7 @@ def refusal_to_serve(settings: Settings) -> str | None:
         return None
     from index.store import open_key_store
 
-    if KeyService(open_key_store(settings.data_dir)).any_active():
+    if KeyService(open_key_store(settings.data_dir, database_url=settings.database_url)).any_active():
         return None
     return (
         f"refusing to serve on {settings.host}, a non-loopback address, with no API key: anyone who can reach the "

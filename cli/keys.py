@@ -23,7 +23,7 @@ CLI_ACTOR = "cli"
 def _services() -> tuple[KeyService, AuditLog]:
     from index.store import open_key_store
 
-    store = open_key_store(get_settings().data_dir)
+    store = open_key_store(get_settings().data_dir, database_url=get_settings().database_url)
     return KeyService(store), AuditLog(store)
 
 

@@ -83,8 +83,13 @@ def open_store(config: StoreConfig) -> Store:
     return store
 
 
-def open_key_store(data_dir: Path, backend: Backend = "sqlite-faiss") -> KeyStore:
-    """The API keys and audit log of the store at `data_dir`: writable while a server holds the index."""
+def open_key_store(data_dir: Path, backend: Backend = "sqlite-faiss", database_url: str | None = None) -> KeyStore:
+    """The API keys and audit log of the store at `data_dir` (or in the database at `database_url`,
+    shared by every replica): writable while a server holds the index."""
+    if database_url:
+        from index.store.postgres_keys import PostgresKeyStore
+
+        return PostgresKeyStore(database_url)
     if backend == "memory":
         from index.store.memory_keys import MemoryKeyStore
 

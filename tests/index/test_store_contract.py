@@ -86,3 +86,21 @@ class TestSqliteKeyStore(KeyStoreContractTests):
         assert key_store.get_key("from-cli") is not None
         key_store.revoke_key("from-cli", at=3.0)
         assert other.get_key("from-cli").revoked_at == 3.0
+
+
+class TestPostgresKeyStore(KeyStoreContractTests):
+    @pytest.fixture
+    def key_store(self, tmp_path, postgres_url):
+        store = open_key_store(tmp_path, database_url=postgres_url)
+        yield store
+        store.close()
+
+    def test_another_replica_sees_writes_at_once(self, key_store, tmp_path, postgres_url):
+        other = open_key_store(tmp_path, database_url=postgres_url)
+        try:
+            other.add_key(record("from-cli"))
+            assert key_store.get_key("from-cli") is not None
+            key_store.revoke_key("from-cli", at=3.0)
+            assert other.get_key("from-cli").revoked_at == 3.0
+        finally:
+            other.close()
