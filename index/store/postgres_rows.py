@@ -14,35 +14,25 @@ from psycopg.types.json import Jsonb
 from index.store.postgres_keyword import postings_of, write_postings
 from index.store.postgres_schema import DOCUMENT_LOCK_SPACE
 from index.store.protocol import DocumentInfo
+
+# Chunk and document rows have the same columns in both backends: one reader of them serves both.
+from index.store.sqlite_rows import CHUNK_COLUMNS as CHUNK_COLUMNS
+from index.store.sqlite_rows import DOCUMENT_COLUMNS as DOCUMENT_COLUMNS
+from index.store.sqlite_rows import chunk_from_row as chunk_from_row
+from index.store.sqlite_rows import info_from_row as sqlite_info_from_row
 from index.store.sqlite_rows import metadata_json
 from index.store.write_checks import Prepared
 from index.types import Chunk, Document, Page
 
-CHUNK_COLUMNS = "id, doc_id, start_char, end_char, page, text"
 INFO_COLUMNS = (
     "d.id, d.title, d.chars, (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id), d.content_type, d.source,"
     " d.metadata, d.content_hash, d.created_at, d.page_count"
 )
-DOCUMENT_COLUMNS = "id, title, text, pages, metadata, source, content_type, content_hash, created_at"
-
-
-def chunk_from_row(row: tuple[Any, ...]) -> Chunk:
-    return Chunk(doc_id=row[1], start=row[2], end=row[3], text=row[5], page=row[4], id=row[0])
 
 
 def info_from_row(row: tuple[Any, ...]) -> DocumentInfo:
-    return DocumentInfo(
-        id=row[0],
-        title=row[1],
-        chars=row[2],
-        chunks=row[3],
-        content_type=row[4],
-        source=row[5],
-        metadata=row[6],
-        content_hash=row[7],
-        created_at=row[8],
-        pages=row[9],
-    )
+    """A DocumentInfo from an `INFO_COLUMNS` row (psycopg already decodes jsonb metadata)."""
+    return sqlite_info_from_row(row, decode_metadata=dict)
 
 
 def document_from_row(row: tuple[Any, ...]) -> Document:

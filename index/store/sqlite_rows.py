@@ -7,7 +7,7 @@ import json
 import math
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,8 @@ def chunk_from_row(row: tuple[Any, ...]) -> Chunk:
     return Chunk(doc_id=row[1], start=row[2], end=row[3], text=row[5], page=row[4], id=row[0])
 
 
-def info_from_row(row: tuple[Any, ...]) -> DocumentInfo:
+def info_from_row(row: tuple[Any, ...], decode_metadata: Callable[[Any], dict[str, Any]] = json.loads) -> DocumentInfo:
+    """A DocumentInfo from an `INFO_COLUMNS` row; `decode_metadata` turns the stored metadata into a dict."""
     return DocumentInfo(
         id=row[0],
         title=row[1],
@@ -41,7 +42,7 @@ def info_from_row(row: tuple[Any, ...]) -> DocumentInfo:
         chunks=row[3],
         content_type=row[4],
         source=row[5],
-        metadata=json.loads(row[6]),
+        metadata=decode_metadata(row[6]),
         content_hash=row[7],
         created_at=row[8],
         pages=row[9],
