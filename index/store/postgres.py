@@ -23,6 +23,7 @@ from psycopg_pool import ConnectionPool
 
 from errors import IndexError_
 from index.store.faiss_sync import embed_all
+from index.store.model_record import recorded_model
 from index.store.postgres_feedback import PostgresFeedback
 from index.store.postgres_jobs import PostgresJobStore
 from index.store.postgres_keyword import PostgresKeywordSearch, count_in_stats
@@ -35,7 +36,7 @@ from index.store.postgres_rows import (
     insert_document,
     lock_documents,
 )
-from index.store.postgres_schema import BACKEND, SchemaParams, check_schema, migrate_schema, read_meta, recorded_model
+from index.store.postgres_schema import BACKEND, SchemaParams, check_schema, migrate_schema, read_meta
 from index.store.postgres_verify import postgres_problems
 from index.store.write_checks import Prepared, prepare
 from index.types import Chunk, Document
@@ -87,7 +88,9 @@ class PostgresStore(PostgresReads):
                 meta = read_meta(conn)
         except psycopg.OperationalError as error:
             raise IndexError_(f"cannot use the PostgreSQL database at {redacted(url)}: {error}") from error
-        self.model_name, self.dimension = recorded_model(meta, model_name, int(dimension), check_model)
+        self.model_name, self.dimension = recorded_model(
+            meta, model_name, int(dimension), check_model, "the PostgreSQL database"
+        )
         self._pool = ConnectionPool(
             url,
             min_size=min(2, pool_size),

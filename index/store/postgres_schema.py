@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from errors import IndexCorrupt, IndexError_, IndexModelMismatch
+from errors import IndexCorrupt, IndexError_
 
 BACKEND = "postgres"
 MIGRATION_LOCK = (7071, 1)  # pg_advisory_lock(int, int) key of schema changes
@@ -174,16 +174,3 @@ def check_schema(conn: psycopg.Connection) -> None:
 
 def read_meta(conn: psycopg.Connection) -> dict[str, str]:
     return {key: value for key, value in conn.execute("SELECT key, value FROM spanqa_meta").fetchall()}
-
-
-def recorded_model(meta: dict[str, str], model_name: str, dimension: int, check_model: bool) -> tuple[str, int]:
-    """The model and dimension the index holds; IndexModelMismatch where they are not the configured ones."""
-    stored_model, stored_dimension = meta["model_name"], int(meta["dimension"])
-    if check_model and (stored_model != model_name or stored_dimension != dimension):
-        raise IndexModelMismatch(
-            f"the index in the PostgreSQL database was built with embedding model {stored_model!r} "
-            f"(dimension {stored_dimension}), but the configured model is {model_name!r} "
-            f"(dimension {dimension}); run `spanqa index rebuild` to re-embed every chunk with the "
-            f"configured model, or configure {stored_model!r} again"
-        )
-    return stored_model, stored_dimension

@@ -11,8 +11,9 @@ import secrets
 import sqlite3
 from pathlib import Path
 
-from errors import IndexCorrupt, IndexModelMismatch
+from errors import IndexCorrupt
 from index.store.keyword_fts import FTS_SCHEMA, index_all_chunks
+from index.store.model_record import recorded_model
 from index.store.sqlite_feedback import FEEDBACK_SCHEMA
 from index.store.sqlite_jobs import JOBS_SCHEMA
 
@@ -116,15 +117,7 @@ def check_meta(
         )
     if meta.get("backend", backend) != backend:
         raise IndexCorrupt(f"{db_path} belongs to the {meta['backend']!r} store backend, not {backend!r}")
-    stored_model, stored_dimension = meta["model_name"], int(meta["dimension"])
-    if check_model and (stored_model != model_name or stored_dimension != dimension):
-        raise IndexModelMismatch(
-            f"the index in {db_path.parent} was built with embedding model {stored_model!r} "
-            f"(dimension {stored_dimension}), but the configured model is {model_name!r} "
-            f"(dimension {dimension}); run `spanqa index rebuild` to re-embed every chunk with the "
-            f"configured model, or configure {stored_model!r} again"
-        )
-    return stored_model, stored_dimension
+    return recorded_model(meta, model_name, dimension, check_model, str(db_path.parent))
 
 
 def bump_generation(conn: sqlite3.Connection) -> dict[str, object]:
