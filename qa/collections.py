@@ -8,16 +8,19 @@ replica) opens at its first use, and one deleted elsewhere is found gone (404) a
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from errors import CollectionConflict, CollectionNotFound
+from errors import CollectionConflict, CollectionNotFound, SpanqaError
 from index.store import KeyStore, open_key_store
 from index.store import collections as stored
 from index.store.collections import DEFAULT_COLLECTION, check_collection_name
 from qa.pipeline import Pipeline
 from qa.settings import Settings
+
+logger = logging.getLogger("spanqa.collections")
 
 __all__ = [
     "DEFAULT_COLLECTION",
@@ -83,8 +86,8 @@ class CollectionRegistry:
         key_store: KeyStore,
         *,
         settings: Settings | None = None,
-        on_open: Callable[[Pipeline], None] | None = None,
-        on_close: Callable[[Pipeline], None] | None = None,
+        on_open: Callable[[Pipeline], object] | None = None,
+        on_close: Callable[[Pipeline], object] | None = None,
     ) -> None:
         self.default = default
         self.settings = settings or default.settings
@@ -121,6 +124,15 @@ class CollectionRegistry:
                 pipeline = self._open[name] = self.default.in_collection(name)
                 self._on_open(pipeline)
             return pipeline
+
+    def open_all(self) -> None:
+        """Opens every collection (a server starts its job runners); one that cannot open now (e.g.
+        held by another process) is logged and tried again at its next use."""
+        for name in self.names():
+            try:
+                self.get(name)
+            except SpanqaError as error:
+                logger.warning("collection %r is not open: %s", name, error)
 
     def info(self, name: str) -> CollectionInfo:
         pipeline = self.get(name)
