@@ -21,8 +21,8 @@ from api.routes import ask, documents, feedback, health, jobs, keys
 from api.security import install_protections
 from errors import SpanqaError
 from index.store import KeyStore, open_key_store
+from qa.jobs.legacy_folders import import_job_folders
 from qa.jobs.runner import JobRunner
-from qa.jobs.submit import jobs_dir
 from qa.pipeline import Pipeline
 from qa.settings import Settings, get_settings
 
@@ -33,7 +33,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 @contextmanager
 def _job_runner(app: FastAPI, pipeline: Pipeline) -> Iterator[None]:
     """The background thread ingesting jobs (qa.jobs.runner), from startup to shutdown."""
-    app.state.job_runner = runner = JobRunner(pipeline, jobs_dir(pipeline.settings), pipeline.settings.job_batch_files)
+    import_job_folders(pipeline.jobs, pipeline.settings.data_dir)  # an older version's job files, once
+    app.state.job_runner = runner = JobRunner(pipeline, pipeline.settings.job_batch_files)
     runner.start()
     try:
         yield
