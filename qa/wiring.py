@@ -161,7 +161,7 @@ def build(
         )
         batcher = make_batcher(settings, reader)
         calibrator = find_calibrator(
-            settings.data_dir, active_reader(settings.data_dir, settings.reader_model), embedder.identity
+            settings.data_dir, active_reader(settings.data_dir, settings.reader_model), embedder.identity, store.values
         )
         asking = AskingService(settings, store, retriever, partial(read_many, reader), batcher, calibrator)
         return Parts(

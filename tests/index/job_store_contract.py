@@ -1,9 +1,11 @@
-"""The job part of the store contract (`store.jobs`, index/store/jobs.py), mixed into `StoreContractTests`."""
+"""The job part of the store contract (`store.jobs`, index/store/jobs.py) and its named values
+(`store.values`, index/store/values.py), mixed into `StoreContractTests`."""
 
 from __future__ import annotations
 
 import pytest
 
+from errors import IndexError_
 from index.store.jobs import FileResult, NewJobFile
 
 FILES = [NewJobFile(f"doc-{i}.txt", f"Document {i}.".encode()) for i in range(5)]
@@ -112,3 +114,17 @@ class JobStoreTests:
         assert store.jobs.read_file("job-a", 4) == b"Document 4."
         store.jobs.finish_job("job-a", "cancelled", now=3.0)
         assert [store.jobs.read_file("job-a", i) for i in range(5)] == [None] * 5
+
+
+class StoredValuesTests:
+    def test_named_values_round_trip_and_a_read_only_open_sees_them(self, store, open_read_only):
+        assert store.values.get("calibrator") is None
+        store.values.put("calibrator", '{"weights": [1.5]}')
+        store.values.put("other", "ü 東京")
+        store.values.put("calibrator", '{"weights": [2.5]}')
+        assert (store.values.get("calibrator"), store.values.get("other")) == ('{"weights": [2.5]}', "ü 東京")
+        if open_read_only is not None:
+            reader = open_read_only()
+            assert reader.values.get("calibrator") == '{"weights": [2.5]}'
+            with pytest.raises(IndexError_):
+                reader.values.put("calibrator", "{}")
