@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -32,6 +33,7 @@ import httpx
 from bench.corpus import DEV_ARTICLES, LABELLED, SQUAD_DIR, load_corpus
 from bench.pg_vectors import database
 from bench.server import REPO_ROOT, free_port, wait_for_health
+from index.ids import DOC_ID_CHARS
 from qa.eval.metrics import exact_match, f1, percentile
 from qa.eval.squad import Question, load_squad
 
@@ -101,10 +103,16 @@ def pick_questions(paragraph_ids: set[str], count: int) -> list[Question]:
     return dev[::step][:count]
 
 
+def document_id(paragraph_id: str) -> str:
+    """A paragraph's id as a document id (`Jacksonville,_Florida-0`: characters ids cannot hold become `~`)."""
+    return re.sub(f"[^{DOC_ID_CHARS}]", "~", paragraph_id)
+
+
 def run(n_contexts: int | None, n_questions: int, url: str | None, work_dir: Path, concurrency: int) -> dict[str, Any]:
     corpus = load_corpus(SQUAD_DIR, n_contexts)
-    contexts = {doc_id: text for doc_id, _, text in corpus.paragraphs}
-    questions = pick_questions(set(contexts), n_questions)
+    paragraphs = [(document_id(pid), title, text) for pid, title, text in corpus.paragraphs]
+    contexts = {doc_id: text for doc_id, _, text in paragraphs}
+    questions = pick_questions({pid for pid, _, _ in corpus.paragraphs}, n_questions)
     results: dict[str, Any] = {"contexts": len(contexts), "questions": len(questions), "backends": {}}
     with database(url) as dsn, ExitStack() as servers:
         urls = {}
@@ -112,7 +120,7 @@ def run(n_contexts: int | None, n_questions: int, url: str | None, work_dir: Pat
             print(f"{backend}: starting spanqa serve, ingesting {len(contexts)} contexts over HTTP", flush=True)
             data_dir = work_dir / backend
             urls[backend] = servers.enter_context(spanqa_serve(data_dir, work_dir / f"{backend}.log", env))
-            results["backends"][backend] = {"ingest": ingest(urls[backend], corpus.paragraphs, concurrency)}
+            results["backends"][backend] = {"ingest": ingest(urls[backend], paragraphs, concurrency)}
         tallies = {b: {"latencies_ms": [], "statuses": {}, "citations": 0, "inexact_citations": 0} for b in urls}
         predictions: dict[str, dict[str, str]] = {b: {} for b in urls}
         clients = {b: servers.enter_context(httpx.Client(base_url=u, timeout=600)) for b, u in urls.items()}
@@ -139,13 +147,15 @@ def run(n_contexts: int | None, n_questions: int, url: str | None, work_dir: Pat
 
 def markdown(results: dict[str, Any]) -> str:
     lines = [
-        "| backend | ingest docs/s | EM | F1 | /ask p50 ms | p95 ms | 5xx | inexact citations |",
-        "|---|---|---|---|---|---|---|---|",
+        "| backend | stored | ingest docs/s | EM | F1 | /ask p50 ms | p95 ms | 5xx | inexact citations |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results["backends"].items():
-        errors = sum(n for status, n in r["statuses"].items() if int(status) >= 500)
+        statuses = [*r["statuses"].items(), *r["ingest"]["statuses"].items()]
+        errors = sum(n for status, n in statuses if int(status) >= 500)
+        stored = sum(n for status, n in r["ingest"]["statuses"].items() if int(status) in (200, 201))
         lines.append(
-            f"| {name} | {r['ingest']['documents_per_s']:.1f} | {r['EM']:.1f} | {r['F1']:.1f} | {r['p50_ms']:.0f} |"
+            f"| {name} | {stored} of {r['ingest']['documents']} | {r['ingest']['documents_per_s']:.1f} | {r['EM']:.1f} | {r['F1']:.1f} | {r['p50_ms']:.0f} |"
             f" {r['p95_ms']:.0f} | {errors} | {r['inexact_citations']} of {r['citations']} |"
         )
     lines.append(f"\nSame best answer: {results['same_best_answer_pct']:.1f}% of {results['questions']} questions.")

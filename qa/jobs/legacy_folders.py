@@ -24,17 +24,23 @@ def import_job_folders(jobs: JobStore, data_dir: Path) -> int:
         job = jobs.get_job(folder.name)
         if job is not None and job.status in UNFINISHED:
             for file in jobs.job_files(job.id):
-                path = folder / f"{file.index:06d}"
-                if file.status in ("pending", "claimed") and path.is_file():
-                    try:
-                        jobs.put_file(job.id, file.index, path.read_bytes())
-                    except Exception as error:  # noqa: BLE001 - a read-only store: an older folder stays for later
-                        logger.warning("job files in %s are not moved into the store: %s", directory, error)
-                        return moved
-                    moved += 1
+                if file.status not in ("pending", "claimed"):
+                    continue
+                try:
+                    data = (folder / f"{file.index:06d}").read_bytes()
+                except OSError:  # gone (another worker starting beside this one moved it)
+                    continue
+                try:
+                    jobs.put_file(job.id, file.index, data)
+                except Exception as error:  # noqa: BLE001 - a read-only store: an older folder stays for later
+                    logger.warning("job files in %s are not moved into the store: %s", directory, error)
+                    return moved
+                moved += 1
         shutil.rmtree(folder, ignore_errors=True)
-    if not any(directory.iterdir()):
+    try:
         directory.rmdir()
+    except OSError:  # not empty (a file beside the folders), or already gone
+        pass
     if moved:
         logger.info("moved %d files of unfinished jobs from %s into the store", moved, directory)
     return moved
