@@ -9,8 +9,10 @@ import subprocess
 import sys
 
 from index.store import open_key_store
+from qa.collections import create_collection
 from qa.keys import KeyService
 from tests.conftest import seeded_client
+from tests.fakes import fast_settings
 
 
 def _spanqa(args: list[str], data_dir, **env: str) -> subprocess.CompletedProcess:
@@ -72,6 +74,23 @@ def test_keys_cli_creates_lists_and_revokes(tmp_path):
     assert _spanqa(["keys", "revoke", key["id"]], tmp_path / "data").returncode == 1
     bad = _spanqa(["keys", "create", "--name", "x", "--role", "root"], tmp_path / "data")
     assert bad.returncode == 2 and "unknown role" in bad.stderr
+    assert key["collections"] == ["*"]  # admins: every collection
+
+
+def test_keys_cli_scopes_a_key_to_existing_collections(tmp_path):
+    data_dir = tmp_path / "data"
+    create_collection(fast_settings(data_dir), "team-a")
+    scoped = _spanqa(
+        ["keys", "create", "--name", "a", "--collection", "team-a", "--collection", "default", "--json"], data_dir
+    )
+    assert scoped.returncode == 0, scoped.stderr
+    assert json.loads(scoped.stdout)["collections"] == ["team-a", "default"]
+    plain = json.loads(_spanqa(["keys", "create", "--name", "b", "--role", "writer", "--json"], data_dir).stdout)
+    assert plain["collections"] == ["default"]
+    missing = _spanqa(["keys", "create", "--name", "c", "--collection", "team-b"], data_dir)
+    assert missing.returncode == 2 and "no collection 'team-b'" in " ".join(missing.stderr.split())
+    listed = json.loads(_spanqa(["keys", "list", "--json"], data_dir).stdout)
+    assert [k["collections"] for k in listed] == [["team-a", "default"], ["default"]]
 
 
 def test_cors_answers_only_the_configured_origins(base_settings, embedder, reader, tmp_path):
