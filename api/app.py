@@ -25,7 +25,7 @@ from api.schemas import ErrorOut
 from api.security import install_protections
 from errors import SpanqaError
 from index.store import KeyStore, open_key_store
-from qa.collections import CollectionRegistry, collection_exists
+from qa.collections import DEFAULT_COLLECTION, CollectionRegistry, collection_exists
 from qa.pipeline import Pipeline
 from qa.settings import Settings, get_settings
 
@@ -43,7 +43,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = pipeline is None
         try:
-            default = pipeline or Pipeline.from_settings(settings)
+            default = pipeline or Pipeline.from_settings(
+                stored_in.model_copy(update={"collection": DEFAULT_COLLECTION})
+            )
         except SpanqaError as exc:  # a wrong model for this index, a locked data directory ...
             logger.error("spanqa cannot start: %s", exc)
             raise

@@ -89,6 +89,8 @@ class CollectionRegistry:
         on_open: Callable[[Pipeline], object] | None = None,
         on_close: Callable[[Pipeline], object] | None = None,
     ) -> None:
+        if default.collection != DEFAULT_COLLECTION:
+            raise ValueError(f"the registry is built on collection 'default', not {default.collection!r}")
         self.default = default
         self.settings = settings or default.settings
         self.key_store = key_store
