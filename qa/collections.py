@@ -75,10 +75,14 @@ def _drop(settings: Settings, name: str, keys: KeyStore) -> None:
     keys.remove_collection(name)
 
 
+SWEEP_EVERY_S = 5.0
+
+
 class CollectionRegistry:
     """The server's open collections. `default` is the pipeline it is built with; the others are opened
     on first use as `default.in_collection(name)`. `on_open` / `on_close` are told of every other
-    collection opened and closed (the API runs a job runner per collection)."""
+    collection opened and closed (the API runs a job runner per collection). Every `sweep_every_s` a
+    thread closes the collections deleted elsewhere (another replica), so nothing of theirs runs on."""
 
     def __init__(
         self,
@@ -88,6 +92,7 @@ class CollectionRegistry:
         settings: Settings | None = None,
         on_open: Callable[[Pipeline], object] | None = None,
         on_close: Callable[[Pipeline], object] | None = None,
+        sweep_every_s: float | None = SWEEP_EVERY_S,
     ) -> None:
         if default.collection != DEFAULT_COLLECTION:
             raise ValueError(f"the registry is built on collection 'default', not {default.collection!r}")
@@ -98,6 +103,13 @@ class CollectionRegistry:
         self._on_close = on_close or (lambda pipeline: None)
         self._open: dict[str, Pipeline] = {}
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._sweeper: threading.Thread | None = None
+        if sweep_every_s:
+            self._sweeper = threading.Thread(
+                target=self._sweep, args=(sweep_every_s,), name="spanqa-collections", daemon=True
+            )
+            self._sweeper.start()
 
     def names(self) -> list[str]:
         """Every collection's name, sorted (also those not open here yet)."""
@@ -154,6 +166,26 @@ class CollectionRegistry:
             self._close(name)
             _drop(self.settings, name, self.key_store)
 
+    def close_stale(self) -> list[str]:
+        """Closes the open collections deleted (or deleted and made again) elsewhere; their names."""
+        closed = []
+        for name, pipeline in list(self._open.items()):
+            try:
+                current = pipeline.store_is_current()
+            except Exception:  # noqa: BLE001 - e.g. the database is unreachable now: look again next time
+                continue
+            if not current:
+                with self._lock:
+                    if self._open.get(name) is pipeline:
+                        self._close(name)
+                        closed.append(name)
+        return closed
+
+    def _sweep(self, every_s: float) -> None:
+        while not self._stopped.wait(every_s):
+            if closed := self.close_stale():
+                logger.info("closed collections deleted elsewhere: %s", ", ".join(closed))
+
     def _close(self, name: str) -> None:
         pipeline = self._open.pop(name, None)
         if pipeline is not None:
@@ -162,6 +194,9 @@ class CollectionRegistry:
 
     def close(self) -> None:
         """Closes every collection but `default` (whose owner closes it)."""
+        self._stopped.set()
+        if self._sweeper is not None:
+            self._sweeper.join(timeout=30)
         with self._lock:
             for name in list(self._open):
                 self._close(name)

@@ -11,8 +11,8 @@ migrated at start (`postgres_schema`). Build it with `open_store(StoreConfig(dat
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,7 +24,7 @@ from psycopg_pool import ConnectionPool
 from errors import CollectionNotFound, IndexError_
 from index.store.faiss_sync import embed_all
 from index.store.model_record import recorded_model
-from index.store.postgres_collections import namespace_oid, schema_of, search_path
+from index.store.postgres_collections import PUBLIC, namespace_oid, schema_guard, schema_of, search_path
 from index.store.postgres_feedback import PostgresFeedback
 from index.store.postgres_jobs import PostgresJobStore
 from index.store.postgres_keyword import PostgresKeywordSearch, count_in_stats
@@ -121,9 +121,18 @@ class PostgresStore(PostgresReads):
         conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(self.ef_search),))
 
     def _connection(self) -> AbstractContextManager[psycopg.Connection]:
+        """A pooled connection; a collection's is guarded against its schema being dropped meanwhile."""
         if self._closed:
             raise RuntimeError("the store is closed")
-        return self._pool.connection()
+        if self.schema == PUBLIC:
+            return self._pool.connection()
+        return self._guarded_connection()
+
+    @contextmanager
+    def _guarded_connection(self) -> Iterator[psycopg.Connection]:
+        assert self._schema_oid is not None  # checked at open
+        with self._pool.connection() as conn, schema_guard(conn, self.schema, self._schema_oid):
+            yield conn
 
     # ---- writes -----------------------------------------------------------------------------
 
@@ -226,7 +235,9 @@ class PostgresStore(PostgresReads):
     def still_exists(self) -> bool:
         """Whether this store's collection is the one it opened: not dropped (nor dropped and created
         again) since, e.g. by another replica."""
-        with self._connection() as conn:
+        if self._closed:
+            return False
+        with self._pool.connection() as conn:
             return namespace_oid(conn, self.schema) == self._schema_oid
 
     def check(self) -> None:

@@ -1,9 +1,20 @@
 """Collections on PostgreSQL: `default` is schema `public`, any other collection NAME its own schema
 `spanqa_c_NAME` (a quoted identifier), holding the same tables as public (migrated on its first writable
 open, postgres_schema). A store of a collection sets `search_path` to `"spanqa_c_NAME", public` on each
-of its connections (pgvector's types and operators live in public)."""
+of its connections (pgvector's types and operators live in public).
+
+Once a collection's schema is dropped, its names would resolve to public's tables through that search
+path. So a collection's store holds a shared advisory lock on its schema (keyed by the schema's oid)
+while it uses a connection, taken with a check that the schema is still the one it opened
+(`schema_guard`), and a drop takes that lock exclusively: a statement never runs on a dropped
+collection, on any replica; it gets CollectionNotFound instead.
+"""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
@@ -12,6 +23,10 @@ from errors import CollectionConflict, CollectionNotFound, IndexError_
 
 SCHEMA_PREFIX = "spanqa_c_"
 PUBLIC = "public"
+COLLECTION_LOCK_SPACE = (
+    7074  # pg_advisory_lock(COLLECTION_LOCK_SPACE, schema oid): shared while used, exclusive to drop
+)
+DROP_WAIT_S = 30.0  # how long a drop waits for other replicas' statements on the collection to end
 
 
 def schema_of(collection: str) -> str:
@@ -49,6 +64,31 @@ def namespace_oid(conn: psycopg.Connection, schema: str) -> int | None:
     return int(row[0]) if row else None
 
 
+def _lock_key(oid: int) -> tuple[int, int]:
+    return COLLECTION_LOCK_SPACE, oid - 2**32 if oid >= 2**31 else oid  # an oid is unsigned, the key int4
+
+
+@contextmanager
+def schema_guard(conn: psycopg.Connection, schema: str, oid: int) -> Iterator[None]:
+    """While the block runs, schema `schema` (object id `oid`) is not dropped; CollectionNotFound when it
+    already was (or was made again: another oid)."""
+    space, key = _lock_key(oid)
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE oid::bigint = %s AND nspname = %s)"
+        " FROM (SELECT pg_advisory_lock_shared(%s::int, %s::int)) AS locked",
+        (oid, schema, space, key),
+    ).fetchone()
+    try:
+        if not row or not row[0]:
+            raise CollectionNotFound(f"no collection {schema.removeprefix(SCHEMA_PREFIX)!r}: it was deleted")
+        yield
+    finally:
+        try:
+            conn.execute("SELECT pg_advisory_unlock_shared(%s::int, %s::int)", (space, key))
+        except psycopg.Error:  # a broken connection: its session, and so its lock, is gone
+            pass
+
+
 def schema_oid(url: str, collection: str) -> int | None:
     with _connect(url) as conn:
         return namespace_oid(conn, schema_of(collection))
@@ -64,12 +104,26 @@ def create_schema(url: str, collection: str) -> None:
 
 
 def drop_schema(url: str, collection: str) -> None:
-    """Drop the collection's schema with all its tables (CollectionNotFound when there is none)."""
+    """Drop the collection's schema with all its tables (CollectionNotFound when there is none), once no
+    store on any replica is using it (CollectionConflict when one still is after DROP_WAIT_S)."""
+    schema = schema_of(collection)
     with _connect(url) as conn:
+        oid = namespace_oid(conn, schema)
+        if oid is None:
+            raise CollectionNotFound(f"no collection {collection!r}")
+        space, key = _lock_key(oid)
+        deadline = time.monotonic() + DROP_WAIT_S
+        # tried, not waited for: a waiting exclusive request would queue the stores' shared ones behind it
+        while not conn.execute("SELECT pg_try_advisory_lock(%s::int, %s::int)", (space, key)).fetchone()[0]:  # type: ignore[index]
+            if time.monotonic() > deadline:
+                raise CollectionConflict(f"collection {collection!r} is busy; try deleting it again")
+            time.sleep(0.02)
         try:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema_of(collection))))
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
         except psycopg.errors.InvalidSchemaName:
             raise CollectionNotFound(f"no collection {collection!r}") from None
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s::int, %s::int)", (space, key))
 
 
 def schema_counts(url: str, collection: str) -> tuple[int, int]:

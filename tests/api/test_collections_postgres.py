@@ -64,3 +64,14 @@ def test_a_collection_made_on_one_replica_is_used_and_deleted_across_both(replic
     assert b.get("/collections/bells/documents").json()["total"] == 0
     assert b.post("/collections/bells/documents", json={"id": "other", "text": TEXT}).status_code == 201
     assert [d["id"] for d in a.get("/collections/bells/documents").json()["documents"]] == ["other"]
+
+
+def test_a_replica_closes_a_collection_deleted_through_another(replicas):
+    a, b = replicas
+    assert a.post("/collections", json={"name": "swept"}).status_code == 201
+    assert b.get("/collections/swept/documents").status_code == 200  # open on b, with its job runner
+    assert "swept" in b.app.state.job_runners.runners
+    assert a.delete("/collections/swept").status_code == 200
+    b.app.state.collections.close_stale()  # what b's sweeper thread does every few seconds
+    assert "swept" not in b.app.state.collections.open_pipelines()
+    assert "swept" not in b.app.state.job_runners.runners

@@ -260,3 +260,39 @@ def test_a_fresh_postgres_database_gets_pgvector_in_public_even_from_a_collectio
         assert default.count_documents() == 1
     finally:
         default.close()
+
+
+def test_a_dropped_postgres_collection_never_falls_through_to_public(tmp_path, postgres_url, monkeypatch):
+    """Its search path ends in public, where the default collection's tables are: a store of a dropped
+    collection (another replica's, say) must fail, not read or write those."""
+    from index.store import postgres_collections
+
+    default = open_store(StoreConfig(tmp_path, DIM, "test", database_url=postgres_url))
+    default.add(*item("public-doc", "Only in the default collection. Nowhere else."))
+    create_collection(tmp_path, "team-a", postgres_url)
+    stale = open_store(StoreConfig(tmp_path, DIM, "test", database_url=postgres_url, collection="team-a"))
+    try:
+        stale.add(*item("team-doc", "Only in team-a. Nowhere else."))
+        monkeypatch.setattr(postgres_collections, "DROP_WAIT_S", 0.2)
+        with stale._connection():  # a statement of the collection's in flight: the drop waits, then gives up
+            with pytest.raises(CollectionConflict, match="busy"):
+                drop_collection(tmp_path, "team-a", postgres_url)
+        drop_collection(tmp_path, "team-a", postgres_url)
+        reads = [
+            lambda: stale.get_document("public-doc"),
+            stale.count_documents,
+            stale.list_documents,
+            lambda: stale.keyword.search("default collection", 5),
+            lambda: stale.search(unit_vector("x"), 5),
+            lambda: stale.jobs.start_next_job(now=1.0),
+            stale.feedback.count,
+            lambda: stale.add(*item("sneaky", "Written to the wrong place. No.")),
+        ]
+        for read in reads:
+            with pytest.raises(CollectionNotFound):
+                read()
+        assert not stale.still_exists()
+        assert [d.id for d in default.list_documents()] == ["public-doc"]
+    finally:
+        stale.close()
+        default.close()
