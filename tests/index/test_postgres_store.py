@@ -202,7 +202,7 @@ def test_a_database_of_an_older_schema_is_migrated_at_start(postgres_url):
     store.close()
     with psycopg.connect(postgres_url, autocommit=True) as conn:  # back to schema 1: no keyword counters
         conn.execute("DROP TABLE keyword_stats")
-        conn.execute("DROP TABLE feedback, job_files, jobs")  # migrations 3 and 4
+        conn.execute("DROP TABLE feedback, job_file_data, stored_values, job_files, jobs")  # migrations 3 to 5
         conn.execute("DELETE FROM schema_version WHERE version > 1")
     with pytest.raises(Exception, match="schema version 1"):
         open_pg(postgres_url, read_only=True)  # read-only opens never migrate
