@@ -8,6 +8,7 @@ The un-prefixed routes act on `default`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -39,8 +40,10 @@ def get_registry(request: Request) -> CollectionRegistry:
     return request.app.state.collections
 
 
-def get_pipeline(request: Request) -> Pipeline:
-    return get_registry(request).get(request_collection(request))
+def get_pipeline(request: Request) -> Iterator[Pipeline]:
+    """The request's collection's pipeline, kept open until the response is done."""
+    with get_registry(request).using(request_collection(request)) as pipeline:
+        yield pipeline
 
 
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]

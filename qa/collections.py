@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from errors import CollectionConflict, CollectionNotFound, SpanqaError
@@ -76,6 +77,7 @@ def _drop(settings: Settings, name: str, keys: KeyStore) -> None:
 
 
 SWEEP_EVERY_S = 5.0
+CLOSE_WAIT_S = 60.0
 
 
 class CollectionRegistry:
@@ -103,6 +105,9 @@ class CollectionRegistry:
         self._on_close = on_close or (lambda pipeline: None)
         self._open: dict[str, Pipeline] = {}
         self._lock = threading.Lock()
+        self._deleting: set[str] = set()
+        self._users: dict[int, int] = {}  # id(pipeline) -> requests using it now (`using`)
+        self._idle = threading.Condition(self._lock)
         self._stopped = threading.Event()
         self._sweeper: threading.Thread | None = None
         if sweep_every_s:
@@ -133,11 +138,30 @@ class CollectionRegistry:
                 self._close(name)
             pipeline = self._open.get(name)
             if pipeline is None:
-                if not stored.collection_exists(self.settings.data_dir, name, self.settings.database_url):
+                if name in self._deleting or not stored.collection_exists(self.settings.data_dir, name, self.settings.database_url):
                     raise CollectionNotFound(f"no collection {name!r}")
                 pipeline = self._open[name] = self.default.in_collection(name)
                 self._on_open(pipeline)
             return pipeline
+
+    @contextmanager
+    def using(self, name: str) -> Iterator[Pipeline]:
+        """The collection's pipeline, kept open until the block ends: a delete (or a sweep) closing it
+        meanwhile waits for the block, so a request never finds its store closed under it."""
+        while True:
+            pipeline = self.get(name)
+            with self._lock:
+                if pipeline is self.default or self._open.get(name) is pipeline:  # not closed since `get`
+                    self._users[id(pipeline)] = self._users.get(id(pipeline), 0) + 1
+                    break
+        try:
+            yield pipeline
+        finally:
+            with self._lock:
+                if (left := self._users.pop(id(pipeline)) - 1) > 0:
+                    self._users[id(pipeline)] = left
+                else:
+                    self._idle.notify_all()
 
     def open_all(self) -> None:
         """Opens every collection (a server starts its job runners); one that cannot open now (e.g.
@@ -163,8 +187,12 @@ class CollectionRegistry:
         if name == DEFAULT_COLLECTION:
             raise CollectionConflict("collection 'default' cannot be deleted")
         with self._lock:
-            self._close(name)
-            _drop(self.settings, name, self.key_store)
+            self._deleting.add(name)
+            try:
+                self._close(name)
+                _drop(self.settings, name, self.key_store)
+            finally:
+                self._deleting.discard(name)
 
     def close_stale(self) -> list[str]:
         """Closes the open collections deleted (or deleted and made again) elsewhere; their names."""
@@ -187,9 +215,12 @@ class CollectionRegistry:
                 logger.info("closed collections deleted elsewhere: %s", ", ".join(closed))
 
     def _close(self, name: str) -> None:
+        """(With the lock held.) New requests no longer get it; its job runner stops; those using it
+        finish (up to CLOSE_WAIT_S), then its store closes."""
         pipeline = self._open.pop(name, None)
         if pipeline is not None:
             self._on_close(pipeline)
+            self._idle.wait_for(lambda: id(pipeline) not in self._users, timeout=CLOSE_WAIT_S)
             pipeline.close()
 
     def close(self) -> None:

@@ -4,6 +4,8 @@ the server's registry, and keys scoped to collections."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from errors import CollectionConflict, CollectionNotFound, InvalidRequest
@@ -102,3 +104,27 @@ def test_keys_name_existing_collections_and_admins_use_all(tmp_path):
         service.create("x", "reader", ["Bad Name"])
     assert may_use("admin", ("default",), "team-a") and may_use("reader", ("*",), "anything")
     assert may_use("reader", ("team-a",), "team-a") and not may_use("writer", ("team-a",), "default")
+
+
+def test_a_delete_waits_for_the_requests_using_the_collection(tmp_path):
+    default = fake_pipeline(tmp_path / "data", memory=False)
+    registry = CollectionRegistry(default, open_key_store(default.settings.data_dir), sweep_every_s=None)
+    try:
+        registry.create("busy")
+        with registry.using("busy") as pipeline:
+            pipeline.ingest(NewDocument(text=TEXT, id="velmar"))
+            deleting = threading.Thread(target=registry.delete, args=("busy",))
+            deleting.start()
+            while "busy" in registry.open_pipelines():  # the delete has begun: new requests no longer get it
+                deleting.join(0.01)
+            with pytest.raises(CollectionNotFound):  # gone for new requests at once ...
+                registry.get("busy")
+            assert pipeline.count_documents() == 1  # ... while this one still reads its store
+            assert pipeline.ask("Who dug the Velmar canal?").answers
+        deleting.join(60)
+        assert not deleting.is_alive() and registry.names() == ["default"]
+        with registry.using("default") as same:
+            assert same is default
+    finally:
+        registry.close()
+        default.close()
