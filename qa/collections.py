@@ -138,7 +138,9 @@ class CollectionRegistry:
                 self._close(name)
             pipeline = self._open.get(name)
             if pipeline is None:
-                if name in self._deleting or not stored.collection_exists(self.settings.data_dir, name, self.settings.database_url):
+                if name in self._deleting or not stored.collection_exists(
+                    self.settings.data_dir, name, self.settings.database_url
+                ):
                     raise CollectionNotFound(f"no collection {name!r}")
                 pipeline = self._open[name] = self.default.in_collection(name)
                 self._on_open(pipeline)
