@@ -175,8 +175,8 @@ class CollectionRegistry:
                 logger.warning("collection %r is not open: %s", name, error)
 
     def info(self, name: str) -> CollectionInfo:
-        pipeline = self.get(name)
-        return CollectionInfo(name, pipeline.count_documents(), pipeline.count_chunks())
+        with self.using(name) as pipeline:
+            return CollectionInfo(name, pipeline.count_documents(), pipeline.count_chunks())
 
     def create(self, name: str) -> CollectionInfo:
         """Makes the collection and opens it (its tables or files are created now)."""
