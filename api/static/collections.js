@@ -193,7 +193,19 @@
   });
   ui.create.addEventListener("click", openCreateDialog);
 
+  /** Shows "New" to admins only: with auth off (no key needed) anyone may; with a key, the admin-only
+   * GET /keys tells (200: admin, 403: not). Creating still answers 403 readably if this guessed wrong. */
+  async function showCreateToAdmins() {
+    const auth = window.spanqaAuth;
+    if (!auth || !auth.hasKey()) { ui.create.hidden = false; return; }
+    try {
+      const response = await auth.fetch("/keys", { headers: { Accept: "application/json" } });
+      ui.create.hidden = response.status === 403;
+    } catch (_) { ui.create.hidden = false; }
+  }
+
   const ready = refresh();
+  ready.then(showCreateToAdmins);
 
   window.spanqaCollection = {
     url,
