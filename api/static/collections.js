@@ -75,11 +75,7 @@
 
   function fill(collections) {
     known = collections.map((c) => c.name);
-    ui.select.replaceChildren(...collections.map((c) => {
-      const docs = Number.isInteger(c.documents) ? ` (${c.documents})` : "";
-      return el("option", { value: c.name, textContent: `${c.name}${docs}`,
-        title: `${c.name}: ${c.documents} documents, ${c.chunks} chunks` });
-    }));
+    ui.select.replaceChildren(...collections.map((c) => el("option", { value: c.name, textContent: c.name })));
     ui.select.value = current;
   }
 
