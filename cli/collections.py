@@ -16,6 +16,7 @@ from errors import SpanqaError
 from qa.collections import (
     DEFAULT_COLLECTION,
     check_collection_name,
+    collection_exists,
     create_collection,
     delete_collection,
     list_collections,
@@ -50,7 +51,7 @@ def use_collection(name: str | None, *, must_exist: bool) -> None:
             get_settings.cache_clear()
         settings = get_settings()
         if must_exist and check_collection_name(settings.collection) != DEFAULT_COLLECTION:
-            if settings.collection not in {c.name for c in list_collections(settings)}:
+            if not collection_exists(settings, settings.collection):
                 error(
                     f"no collection {settings.collection!r}: create it with "
                     f"`spanqa collections create {settings.collection}` (see `spanqa collections list`)"
