@@ -41,3 +41,11 @@ class IndexModelMismatch(IndexError_):
 
 class IndexCorrupt(IndexError_):
     """FAISS and SQLite disagree and cannot be reconciled."""
+
+
+class CollectionNotFound(SpanqaError):
+    """No collection with this name (404)."""
+
+
+class CollectionConflict(SpanqaError):
+    """A collection that exists already, `default` (which cannot be deleted), or one in use elsewhere (409)."""

@@ -1,7 +1,8 @@
 """Records every successful write (POST/PUT/PATCH/DELETE but /ask) in the audit log: who, what, when.
 
-The caller is the `Principal` the auth dependency left in the request's state; key changes are
-recorded by their own routes (with the key id), so `/keys` is left out here.
+The caller is the `Principal` the auth dependency left in the request's state, the collection the
+one `api.deps` (or the collections routes) left there; key changes are recorded by their own routes
+(with the key id), so `/keys` is left out here.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import WRITE_METHODS, Access
+from qa.collections import DEFAULT_COLLECTION
 
 logger = logging.getLogger("spanqa.audit")
-UNAUDITED = ("/ask", "/keys")
+UNAUDITED = ("/ask", "/collections/{collection}/ask", "/keys", "/keys/{key_id}")
 _BODY_KEPT = 64 * 1024  # a created resource's JSON (its id) is read from at most this much of the response
 
 
@@ -24,7 +26,7 @@ class AuditWrites:
         self.access = access
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS or scope["path"].startswith(UNAUDITED):
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
             await self.app(scope, receive, send)
             return
         status, body = 0, bytearray()
@@ -38,11 +40,13 @@ class AuditWrites:
             await send(message)
 
         await self.app(scope, receive, recording_send)
-        principal = scope.get("state", {}).get("principal")
-        if principal is not None and 200 <= status < 300:
-            action = f"{scope['method']} {getattr(scope.get('route'), 'path', scope['path'])}"
+        state = scope.get("state", {})
+        principal, route = state.get("principal"), getattr(scope.get("route"), "path", scope["path"])
+        if principal is not None and 200 <= status < 300 and route not in UNAUDITED:
+            action = f"{scope['method']} {route}"
+            collection = state.get("collection", DEFAULT_COLLECTION)
             try:
-                self.access.audit.record(principal.actor, action, _target(scope["path"], bytes(body)))
+                self.access.audit.record(principal.actor, action, _target(scope["path"], bytes(body)), collection)
             except Exception:  # the write happened; a failed audit row is logged, never turned into an error
                 logger.exception("could not record %s by %s in the audit log", action, principal.actor)
 

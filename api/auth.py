@@ -19,10 +19,11 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from api.deps import request_collection
 from api.schemas import ErrorOut
 from index.store import KeyStore
 from qa.audit import AuditLog
-from qa.keys import KeyService, role_allows
+from qa.keys import ALL_COLLECTIONS, KeyService, may_use, role_allows
 from qa.settings import Settings
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -37,6 +38,10 @@ class Principal:
     key_id: str | None
     role: str
     client: str
+    collections: tuple[str, ...] = (ALL_COLLECTIONS,)
+
+    def may_use(self, collection: str) -> bool:
+        return may_use(self.role, self.collections, collection)
 
     @property
     def actor(self) -> str:
@@ -81,8 +86,15 @@ class RateLimits:
 
 
 class Access:
-    def __init__(self, store: KeyStore, mode: str, host: str, limits: RateLimits) -> None:
-        self.keys = KeyService(store)
+    def __init__(
+        self,
+        store: KeyStore,
+        mode: str,
+        host: str,
+        limits: RateLimits,
+        collection_exists: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.keys = KeyService(store, collection_exists)
         self.audit = AuditLog(store)
         self.mode = mode
         self.host = host
@@ -107,15 +119,20 @@ class Access:
         record = self.keys.verify(token.strip())
         if record is None:
             raise HTTPException(401, "unknown or revoked API key", _UNAUTHORIZED)
-        return Principal(record.id, record.role, client)
+        return Principal(record.id, record.role, client, record.collections)
 
 
 def require(
-    read: str = "reader", write: str = "writer", limit: str | None = None, always: bool = False
+    read: str = "reader",
+    write: str = "writer",
+    limit: str | None = None,
+    always: bool = False,
+    scoped: bool = True,
 ) -> Callable[[Request], Principal]:
     """A dependency: the caller must hold role `read` (GET) or `write` (POST/PUT/PATCH/DELETE); `limit`
     names the rate limit to count against ("ask" or "write"; writes count as "write" when None);
-    `always`: a key is needed even when auth is off (key management)."""
+    `always`: a key is needed even when auth is off (key management); `scoped`: the route acts on the
+    request's collection (api.deps), which the key must be allowed to use."""
 
     def dependency(request: Request) -> Principal:
         access: Access = request.app.state.access
@@ -124,6 +141,9 @@ def require(
         needed = write if writes else read
         if principal.key_id is not None and not role_allows(principal.role, needed):
             raise HTTPException(403, f"this needs a {needed} key; this key's role is {principal.role}")
+        collection = request_collection(request)
+        if scoped and not principal.may_use(collection):
+            raise HTTPException(403, f"this key cannot use collection {collection!r}")
         kind = limit or ("write" if writes else None)
         if kind:
             access.limits.check(kind, principal.actor)

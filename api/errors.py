@@ -7,6 +7,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from errors import (
+    CollectionConflict,
+    CollectionNotFound,
     DocumentNotFound,
     DocumentTooLarge,
     IndexCorrupt,
@@ -20,6 +22,8 @@ from errors import (
 
 STATUS_OF: dict[type[SpanqaError], int] = {
     DocumentNotFound: 404,
+    CollectionNotFound: 404,
+    CollectionConflict: 409,
     UnsupportedFileType: 415,
     DocumentTooLarge: 413,
     UnreadableDocument: 422,

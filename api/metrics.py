@@ -1,6 +1,6 @@
 """Prometheus metrics (prometheus-client), one registry per app: requests by route template and status,
 request latency, ask latency per stage (from the answer's `timings_ms`), answers vs no-answers, and the
-documents, chunks and jobs counts read from the store at each scrape. Served by `GET /metrics`."""
+documents, chunks and jobs counts of each open collection read at each scrape. Served by `GET /metrics`."""
 
 from __future__ import annotations
 
@@ -17,14 +17,22 @@ _STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 
 
 
 class StoreCounts(Collector):
-    """Gauges read when scraped, e.g. `spanqa_documents`, `spanqa_chunks`, `spanqa_jobs`."""
+    """Gauges per collection read when scraped, e.g. `spanqa_documents{collection="default"}`,
+    `spanqa_chunks{...}`, `spanqa_jobs{...}`; `counts()` gives {collection: {name: value}}."""
 
-    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+    def __init__(self, counts: Callable[[], dict[str, dict[str, int]]]) -> None:
         self.counts = counts
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        for name, value in self.counts().items():
-            yield GaugeMetricFamily(f"spanqa_{name}", f"{name.capitalize()} in the store", value=value)
+        families: dict[str, GaugeMetricFamily] = {}
+        for collection, values in self.counts().items():
+            for name, value in values.items():
+                if name not in families:
+                    families[name] = GaugeMetricFamily(
+                        f"spanqa_{name}", f"{name.capitalize()} in the store, per collection", labels=["collection"]
+                    )
+                families[name].add_metric([collection], value)
+        yield from families.values()
 
 
 class Metrics:
@@ -45,7 +53,7 @@ class Metrics:
         )
         self.answers = Counter("spanqa_asks", "Questions asked, by outcome", ["outcome"], registry=self.registry)
 
-    def watch_store(self, counts: Callable[[], dict[str, int]]) -> None:
+    def watch_store(self, counts: Callable[[], dict[str, dict[str, int]]]) -> None:
         self.registry.register(StoreCounts(counts))
 
     def observe_ask(self, no_answer: bool, timings_ms: dict[str, float]) -> None:

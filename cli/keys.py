@@ -21,10 +21,14 @@ CLI_ACTOR = "cli"
 
 
 def _services() -> tuple[KeyService, AuditLog]:
-    from index.store import open_key_store
+    from functools import partial
 
-    store = open_key_store(get_settings().data_dir, database_url=get_settings().database_url)
-    return KeyService(store), AuditLog(store)
+    from index.store import open_key_store
+    from qa.collections import collection_exists
+
+    settings = get_settings()
+    store = open_key_store(settings.data_dir, database_url=settings.database_url)
+    return KeyService(store, partial(collection_exists, settings)), AuditLog(store)
 
 
 def _when(at: float | None) -> str:
@@ -35,12 +39,18 @@ def _when(at: float | None) -> str:
 def keys_create(
     name: Annotated[str, typer.Option("--name", help="Who or what holds the key")],
     role: Annotated[str, typer.Option("--role", help=f"One of {', '.join(ROLES)}")] = "reader",
+    collection: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--collection", help="A collection the key may use (repeatable; * = every one; default: default, admins *)"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help='Print {"id","name","role","collections","key"}')] = False,
 ) -> None:
     """Create a key and print it: this is the only time it is shown."""
     keys, audit = _services()
     try:
-        new = keys.create(name, role)
+        new = keys.create(name, role, collection or None)
     except SpanqaError as exc:
         error(exc)
         raise typer.Exit(2) from None
@@ -61,14 +71,21 @@ def keys_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     records = keys.list()
     if as_json:
         rows = [
-            {"id": k.id, "name": k.name, "role": k.role, "created_at": k.created_at, "revoked_at": k.revoked_at}
+            {
+                "id": k.id,
+                "name": k.name,
+                "role": k.role,
+                "collections": list(k.collections),
+                "created_at": k.created_at,
+                "revoked_at": k.revoked_at,
+            }
             for k in records
         ]
         print(json.dumps(rows))
         return
-    table = Table("id", "name", "role", "created", "revoked")
+    table = Table("id", "name", "role", "collections", "created", "revoked")
     for k in records:
-        table.add_row(k.id, plain(k.name), k.role, _when(k.created_at), _when(k.revoked_at))
+        table.add_row(k.id, plain(k.name), k.role, ", ".join(k.collections), _when(k.created_at), _when(k.revoked_at))
     console.print(table)
 
 

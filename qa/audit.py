@@ -11,8 +11,9 @@ class AuditLog:
     def __init__(self, store: KeyStore) -> None:
         self.store = store
 
-    def record(self, actor: str, action: str, target: str) -> AuditEntry:
-        entry = AuditEntry(at=time.time(), actor=actor, action=action, target=target)
+    def record(self, actor: str, action: str, target: str, collection: str = "") -> AuditEntry:
+        """`collection`: the collection written to ("" for key changes, which belong to none)."""
+        entry = AuditEntry(at=time.time(), actor=actor, action=action, target=target, collection=collection)
         self.store.add_audit(entry)
         return entry
 

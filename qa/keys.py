@@ -13,10 +13,12 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from errors import InvalidRequest
 from index.store import KeyRecord, KeyStore
+from index.store.collections import check_collection_name
 
 ROLES = ("reader", "writer", "admin")
 PREFIX = "spanqa"
@@ -24,9 +26,22 @@ _KEY_PATTERN = re.compile(r"^spanqa_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _NAME_MAX = 100
 
 
+ALL_COLLECTIONS = "*"
+
+
 def role_allows(role: str, needed: str) -> bool:
     """Whether a key of `role` may do what needs `needed` (reader < writer < admin)."""
     return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
+
+
+def may_use(role: str, collections: Collection[str], collection: str) -> bool:
+    """Whether a key of `role` listing `collections` may use `collection`: admins and `*` keys may use all."""
+    return role == "admin" or ALL_COLLECTIONS in collections or collection in collections
+
+
+def default_collections(role: str) -> tuple[str, ...]:
+    """A new key's collections when none are named: every one for admins, else `default`."""
+    return (ALL_COLLECTIONS,) if role == "admin" else ("default",)
 
 
 @dataclass(frozen=True)
@@ -40,15 +55,21 @@ def _digest(salt: str, secret: str) -> str:
 
 
 class KeyService:
-    def __init__(self, store: KeyStore) -> None:
-        self.store = store
+    """`collection_exists` tells whether a collection a new key names exists (None: not checked)."""
 
-    def create(self, name: str, role: str) -> NewKey:
+    def __init__(self, store: KeyStore, collection_exists: Callable[[str], bool] | None = None) -> None:
+        self.store = store
+        self.collection_exists = collection_exists
+
+    def create(self, name: str, role: str, collections: Sequence[str] | None = None) -> NewKey:
+        """A new key of `role` for `collections` (`*`: every one; by default `default_collections(role)`);
+        InvalidRequest for a bad name or role, or a collection that does not exist."""
         name = name.strip()
         if not name or len(name) > _NAME_MAX or not name.isprintable():
             raise InvalidRequest(f"a key name is 1 to {_NAME_MAX} printable characters")
         if role not in ROLES:
             raise InvalidRequest(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        chosen = self._checked_collections(collections) if collections else default_collections(role)
         key_id, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_hex(16)
         record = KeyRecord(
             id=key_id,
@@ -57,10 +78,21 @@ class KeyService:
             salt=salt,
             digest=_digest(salt, secret),
             created_at=time.time(),
-            collections=("default",),
+            collections=chosen,
         )
         self.store.add_key(record)
         return NewKey(record, f"{PREFIX}_{key_id}_{secret}")
+
+    def _checked_collections(self, collections: Sequence[str]) -> tuple[str, ...]:
+        chosen: list[str] = []
+        for collection in collections:
+            if collection != ALL_COLLECTIONS:
+                check_collection_name(collection)
+                if self.collection_exists is not None and not self.collection_exists(collection):
+                    raise InvalidRequest(f"no collection {collection!r}: create it before giving a key to it")
+            if collection not in chosen:
+                chosen.append(collection)
+        return tuple(chosen)
 
     def list(self) -> list[KeyRecord]:
         return self.store.list_keys()

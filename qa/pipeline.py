@@ -15,6 +15,7 @@ from typing import Any, Unpack
 from errors import DocumentNotFound, SpanqaError
 from index.embedder import TextEncoder
 from index.store import DocumentInfo, Store
+from index.store.collections import check_collection_name
 from index.store.jobs import JobStore
 from index.types import Document
 from qa import wiring
@@ -50,6 +51,7 @@ class Pipeline:
         span_model: SpanModel | None = None,
         reranker: Reranker | None = None,
         read_only: bool = False,
+        _shared: wiring.Parts | None = None,
     ) -> None:
         self.settings = settings
         self._parts = wiring.build(
@@ -60,6 +62,7 @@ class Pipeline:
             store=store,
             reranker=reranker,
             read_only=read_only,
+            shared=_shared,
         )
         self._ingest = self._parts.ingest
         self._asking = self._parts.asking
@@ -67,6 +70,20 @@ class Pipeline:
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, read_only: bool = False) -> Pipeline:
         return cls(settings or get_settings(), read_only=read_only)
+
+    def in_collection(self, collection: str, *, read_only: bool = False) -> Pipeline:
+        """A pipeline over another collection (its own store) sharing this one's embedder, reader,
+        reranker and micro-batcher; closing it closes only its store. CollectionNotFound if there is none."""
+        settings = self.settings.model_copy(update={"collection": check_collection_name(collection)})
+        return Pipeline(settings, read_only=read_only, _shared=self._parts)
+
+    @property
+    def collection(self) -> str:
+        return self.settings.collection
+
+    def store_is_current(self) -> bool:
+        """Whether the store is still the collection it opened (not deleted meanwhile, e.g. by another replica)."""
+        return self._parts.store.still_exists()
 
     # ---- ingest ---------------------------------------------------------------------------
 

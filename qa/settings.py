@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), description="Directory for the index and caches")
     seeds_dir: Path = Field(default=_REPO_ROOT / "seeds", description="Sample corpus indexed by `make run`")
 
+    # Which collection (README, "Collections"): isolated documents, its own directory or schema.
+    collection: str = Field(
+        default="default", description="the collection the CLI acts on and a pipeline opens (a-z, 0-9, _ and -)"
+    )
+
     # PostgreSQL + pgvector instead of SQLite + FAISS (README, "PostgreSQL"): set the URL and every
     # process on it shares one index (no writer lock). HNSW m/ef_construction apply when it is created.
     database_url: str | None = Field(
@@ -218,6 +223,17 @@ class Settings(BaseSettings):
     )
     metrics_public: bool = Field(default=False, description="serve /metrics without a key even when auth is on")
     log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per log line")
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, value: str) -> str:
+        from errors import InvalidRequest
+        from index.store.collections import check_collection_name
+
+        try:
+            return check_collection_name(value)
+        except InvalidRequest as error:
+            raise ValueError(str(error)) from None
 
     @field_validator("rate_limit_ask", "rate_limit_write")
     @classmethod

@@ -44,9 +44,10 @@ class Parts:
     calibrator: Calibrator | None
     ingest: IngestService
     asking: AskingService
+    owns_batcher: bool = True  # False: the batcher is shared with another pipeline's parts (`shared`)
 
     def close(self, *, keep_store: bool = False) -> None:
-        if self.batcher is not None:
+        if self.batcher is not None and self.owns_batcher:
             self.batcher.close()
         if not keep_store:
             self.store.close()
@@ -112,6 +113,7 @@ def open_configured_store(
         hnsw_m=settings.hnsw_m,
         hnsw_ef_construction=settings.hnsw_ef_construction,
         hnsw_ef_search=settings.hnsw_ef_search,
+        collection=settings.collection,
     )
     return open_store(config)
 
@@ -137,8 +139,13 @@ def build(
     store: Store | None = None,
     reranker: Reranker | None = None,
     read_only: bool = False,
+    shared: Parts | None = None,
 ) -> Parts:
-    """All parts from `settings`, except those given. A given store is closed with the parts."""
+    """All parts from `settings`, except those given. A given store is closed with the parts. With
+    `shared` (another collection's parts), its embedder, reader, reranker and micro-batcher are used:
+    one set of models serves every collection."""
+    if shared is not None:
+        embedder, reader, reranker = shared.embedder, shared.reader, shared.reranker
     if settings.torch_threads and (embedder is None or reader is None):
         import torch
 
@@ -159,7 +166,7 @@ def build(
             rerank=settings.rerank,
             rerank_candidates=settings.rerank_candidates,
         )
-        batcher = make_batcher(settings, reader)
+        batcher = shared.batcher if shared is not None else make_batcher(settings, reader)
         calibrator = find_calibrator(
             settings.data_dir, active_reader(settings.data_dir, settings.reader_model), embedder.identity
         )
@@ -175,6 +182,7 @@ def build(
             calibrator=calibrator,
             ingest=IngestService(settings, embedder, store),
             asking=asking,
+            owns_batcher=shared is None,
         )
     except BaseException:
         store.close()
@@ -182,8 +190,9 @@ def build(
 
 
 def index_exists(settings: Settings) -> bool:
-    """Whether `settings.data_dir` holds an index yet (the CLI's index commands need one); with a
+    """Whether the settings' collection holds an index yet (the CLI's index commands need one); with a
     database URL, the database is the index (created at the first writable start)."""
     from index.store import DB_FILE
+    from index.store.collections import collection_dir
 
-    return bool(settings.database_url) or (settings.data_dir / DB_FILE).exists()
+    return bool(settings.database_url) or (collection_dir(settings.data_dir, settings.collection) / DB_FILE).exists()

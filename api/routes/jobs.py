@@ -62,10 +62,11 @@ async def create_job(request: Request, response: Response, pipeline: PipelineDep
     job = await run_in_threadpool(
         submit_job, pipeline.jobs, jobs_dir(settings), named, metadata, unpack_limits(settings)
     )
-    runner = getattr(request.app.state, "job_runner", None)
+    runners = getattr(request.app.state, "job_runners", None)
+    runner = runners.get(pipeline.collection) if runners is not None else None
     if runner is not None:
         runner.wake()
-    response.headers["Location"] = f"/jobs/{job.id}"
+    response.headers["Location"] = f"{request.url.path.rstrip('/')}/{job.id}"  # under /collections/NAME too
     return JobOut.with_files(job, await run_in_threadpool(pipeline.jobs.job_files, job.id))
 
 

@@ -12,12 +12,17 @@ from api.schemas import ErrorOut
 from index.store import AuditEntry, KeyRecord
 
 router = APIRouter(tags=["access"])
-AdminDep = Annotated[Principal, Depends(require(read="admin", write="admin", always=True))]
+AdminDep = Annotated[Principal, Depends(require(read="admin", write="admin", always=True, scoped=False))]
 
 
 class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     role: Literal["reader", "writer", "admin"]
+    collections: list[str] | None = Field(
+        default=None,
+        max_length=100,
+        description="collections the key may use (* = every one); default: default, for admins *",
+    )
 
 
 class KeyOut(BaseModel):
@@ -49,10 +54,11 @@ class AuditOut(BaseModel):
     actor: str
     action: str
     target: str
+    collection: str = Field(description='the collection written to; "" for key changes')
 
     @classmethod
     def of(cls, e: AuditEntry) -> AuditOut:
-        return cls(at=e.at, actor=e.actor, action=e.action, target=e.target)
+        return cls(at=e.at, actor=e.actor, action=e.action, target=e.target, collection=e.collection)
 
 
 def _access(request: Request) -> Access:
@@ -67,7 +73,7 @@ def list_keys(request: Request, admin: AdminDep) -> list[KeyOut]:
 @router.post("/keys", status_code=201, response_model=NewKeyOut, responses={422: {"model": ErrorOut}})
 def create_key(body: KeyIn, request: Request, admin: AdminDep) -> NewKeyOut:
     access = _access(request)
-    new = access.keys.create(body.name, body.role)
+    new = access.keys.create(body.name, body.role, body.collections)
     access.audit.record(admin.actor, "key.create", f"{new.record.id} ({new.record.role})")
     return NewKeyOut(**KeyOut.of(new.record).model_dump(), key=new.key)
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from errors import CollectionNotFound
+from index.store.collections import DEFAULT_COLLECTION, check_collection_name, collection_dir
 from index.store.faiss_index import IndexType
 from index.store.protocol import KeyStore, Store
 
@@ -37,6 +39,8 @@ class StoreConfig:
     hnsw_m: int = 16
     hnsw_ef_construction: int = 64
     hnsw_ef_search: int = 200
+    # Which collection (index.store.collections): its own directory under data_dir, or its own schema.
+    collection: str = "default"
 
     @property
     def chosen_backend(self) -> Backend:
@@ -45,7 +49,9 @@ class StoreConfig:
 
 
 def open_store(config: StoreConfig) -> Store:
-    """Open (or create) the store `config` describes; its keyword search is `store.keyword`."""
+    """Open (or create) the store `config` describes; its keyword search is `store.keyword`. A collection
+    other than `default` must have been created (index.store.collections), else CollectionNotFound."""
+    check_collection_name(config.collection)
     if config.chosen_backend == "postgres":
         if not config.database_url:
             raise ValueError("the postgres store backend needs a database_url (postgresql://...)")
@@ -61,6 +67,7 @@ def open_store(config: StoreConfig) -> Store:
             hnsw_ef_construction=config.hnsw_ef_construction,
             hnsw_ef_search=config.hnsw_ef_search,
             check_model=config.check_model,
+            collection=config.collection,
         )
     if config.backend == "memory":
         from index.store.memory import MemoryStore
@@ -70,8 +77,11 @@ def open_store(config: StoreConfig) -> Store:
         raise ValueError(f"unknown store backend {config.backend!r}; use one of {', '.join(BACKENDS)}")
     from index.store.sqlite_faiss import FaissSqliteStore
 
+    directory = collection_dir(config.data_dir, config.collection)
+    if config.collection != DEFAULT_COLLECTION and not directory.is_dir():
+        raise CollectionNotFound(f"no collection {config.collection!r} in {config.data_dir}")
     store = FaissSqliteStore(
-        config.data_dir,
+        directory,
         dimension=config.dimension,
         model_name=config.model_name,
         index_type=config.index_type,
@@ -79,7 +89,7 @@ def open_store(config: StoreConfig) -> Store:
         _check_model=config.check_model,
     )
     if not config.read_only:  # the bm25s files of schema 1; the keyword index is in SQLite now
-        shutil.rmtree(Path(config.data_dir) / "bm25", ignore_errors=True)
+        shutil.rmtree(directory / "bm25", ignore_errors=True)
     return store
 
 

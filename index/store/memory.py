@@ -244,6 +244,10 @@ class MemoryStore:
 
     # ---- admin ------------------------------------------------------------------------------
 
+    def still_exists(self) -> bool:
+        """A memory store lives as long as its object."""
+        return True
+
     def check(self) -> None:
         """Always consistent: one dict per kind of row."""
 

@@ -37,6 +37,14 @@ class MemoryKeyStore:
     def count_active_keys(self) -> int:
         return sum(1 for k in self._keys.values() if k.revoked_at is None)
 
+    def remove_collection(self, collection: str) -> int:
+        with self._lock:
+            holding = [k for k in self._keys.values() if collection in k.collections]
+            for k in holding:
+                kept = tuple(c for c in k.collections if c != collection)
+                self._keys[k.id] = dataclasses.replace(k, collections=kept)
+            return len(holding)
+
     def add_audit(self, entry: AuditEntry) -> None:
         with self._lock:
             self._audit.append(entry)

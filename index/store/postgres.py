@@ -21,9 +21,10 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool
 
-from errors import IndexError_
+from errors import CollectionNotFound, IndexError_
 from index.store.faiss_sync import embed_all
 from index.store.model_record import recorded_model
+from index.store.postgres_collections import namespace_oid, schema_of, search_path
 from index.store.postgres_feedback import PostgresFeedback
 from index.store.postgres_jobs import PostgresJobStore
 from index.store.postgres_keyword import PostgresKeywordSearch, count_in_stats
@@ -73,18 +74,25 @@ class PostgresStore(PostgresReads):
         hnsw_ef_construction: int = 64,
         hnsw_ef_search: int = 200,
         check_model: bool = True,
+        collection: str = "default",
     ) -> None:
         self.url = url
+        self.collection = collection
+        self.schema = schema_of(collection)
         self.read_only = read_only
         self.hnsw = SchemaParams(int(dimension), int(hnsw_m), int(hnsw_ef_construction))
         self.ef_search = int(hnsw_ef_search)
         self._closed = False
         try:
             with psycopg.connect(url, autocommit=True) as conn:
+                self._schema_oid = namespace_oid(conn, self.schema)
+                if self._schema_oid is None:
+                    raise CollectionNotFound(f"no collection {collection!r} in the PostgreSQL database")
+                conn.execute("SELECT set_config('search_path', %s, false)", (search_path(self.schema),))
                 if read_only:
-                    check_schema(conn)
-                elif applied := migrate_schema(conn, self.hnsw, model_name):
-                    logger.info("applied %d schema migrations to %s", applied, redacted(url))
+                    check_schema(conn, self.schema)
+                elif applied := migrate_schema(conn, self.hnsw, model_name, self.schema):
+                    logger.info("applied %d schema migrations to %s (%s)", applied, redacted(url), self.schema)
                 meta = read_meta(conn)
         except psycopg.OperationalError as error:
             raise IndexError_(f"cannot use the PostgreSQL database at {redacted(url)}: {error}") from error
@@ -106,6 +114,7 @@ class PostgresStore(PostgresReads):
         self.jobs = PostgresJobStore(self._connection, url, read_only)
 
     def _configure(self, conn: psycopg.Connection) -> None:
+        conn.execute("SELECT set_config('search_path', %s, false)", (search_path(self.schema),))
         register_vector(conn)
         conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(self.ef_search),))
 
@@ -211,6 +220,12 @@ class PostgresStore(PostgresReads):
         return [(chunk_from_row(row), float(row[6])) for row in rows]
 
     # ---- admin ------------------------------------------------------------------------------
+
+    def still_exists(self) -> bool:
+        """Whether this store's collection is the one it opened: not dropped (nor dropped and created
+        again) since, e.g. by another replica."""
+        with self._connection() as conn:
+            return namespace_oid(conn, self.schema) == self._schema_oid
 
     def check(self) -> None:
         """Vectors live in the chunks' rows: nothing can disagree. Raises if the database is unreachable."""

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS audit_log (
     seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at double precision NOT NULL, actor text NOT NULL,
     action text NOT NULL, target text NOT NULL
 );
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS collection text NOT NULL DEFAULT '';
 """
 _KEY_COLUMNS = "id, name, role, salt, digest, created_at, revoked_at, collections"
 
@@ -82,17 +83,26 @@ class PostgresKeyStore:
             row = conn.execute("SELECT count(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()
         return int(row[0]) if row else 0
 
+    def remove_collection(self, collection: str) -> int:
+        with self._pool.connection() as conn:
+            cursor = conn.execute(
+                "UPDATE api_keys SET collections = array_remove(collections, %s) WHERE %s = ANY(collections)",
+                (collection, collection),
+            )
+        return cursor.rowcount
+
     def add_audit(self, entry: AuditEntry) -> None:
         with self._pool.connection() as conn:
             conn.execute(
-                "INSERT INTO audit_log (at, actor, action, target) VALUES (%s, %s, %s, %s)",
-                (entry.at, entry.actor, entry.action, entry.target),
+                "INSERT INTO audit_log (at, actor, action, target, collection) VALUES (%s, %s, %s, %s, %s)",
+                (entry.at, entry.actor, entry.action, entry.target, entry.collection),
             )
 
     def list_audit(self, offset: int = 0, limit: int = 100) -> list[AuditEntry]:
         with self._pool.connection() as conn:
             rows = conn.execute(
-                "SELECT at, actor, action, target FROM audit_log ORDER BY seq DESC LIMIT %s OFFSET %s", (limit, offset)
+                "SELECT at, actor, action, target, collection FROM audit_log ORDER BY seq DESC LIMIT %s OFFSET %s",
+                (limit, offset),
             ).fetchall()
         return [AuditEntry(*row) for row in rows]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import psycopg
+from psycopg import sql
 
 from errors import IndexCorrupt, IndexError_
 
@@ -125,31 +126,41 @@ STATS_SHARDS = 16
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def applied_version(conn: psycopg.Connection) -> int | None:
-    """The highest applied migration; None where spanqa has never run on this database."""
-    exists = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+def applied_version(conn: psycopg.Connection, schema: str = "public") -> int | None:
+    """The highest migration applied in `schema` (its own `schema_version` table only, never another
+    schema's found through the search path); None where spanqa has never run there."""
+    exists = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'schema_version')", (schema,)
+    ).fetchone()
     if not exists or not exists[0]:
         return None
-    row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+    table = sql.SQL("{}.schema_version").format(sql.Identifier(schema))
+    row = conn.execute(sql.SQL("SELECT COALESCE(MAX(version), 0) FROM {}").format(table)).fetchone()
     return int(row[0]) if row else 0
 
 
-def migrate_schema(conn: psycopg.Connection, params: SchemaParams, model_name: str) -> int:
-    """Apply what is missing (autocommit connection); the number of migrations applied."""
+def migrate_schema(conn: psycopg.Connection, params: SchemaParams, model_name: str, schema: str = "public") -> int:
+    """Apply what is missing in `schema` (autocommit connection whose search_path starts with `schema`);
+    the number of migrations applied. pgvector is always installed in public (shared by every schema)."""
     conn.execute("SELECT pg_advisory_lock(%s, %s)", MIGRATION_LOCK)
     try:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
         conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version"
-            " (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {}.schema_version"
+                " (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            ).format(sql.Identifier(schema))
         )
-        current = applied_version(conn) or 0
+        current = applied_version(conn, schema) or 0
         if current > SCHEMA_VERSION:
             raise IndexCorrupt(f"the database has schema version {current}, newer than this spanqa's {SCHEMA_VERSION}")
         for version in range(current + 1, SCHEMA_VERSION + 1):
             with conn.transaction():
                 conn.execute(MIGRATIONS[version - 1].format(**params.__dict__))
-                conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+                conn.execute(
+                    sql.SQL("INSERT INTO {}.schema_version (version) VALUES (%s)").format(sql.Identifier(schema)),
+                    (version,),
+                )
         with conn.transaction():
             conn.cursor().executemany(
                 "INSERT INTO spanqa_meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
@@ -160,9 +171,9 @@ def migrate_schema(conn: psycopg.Connection, params: SchemaParams, model_name: s
         conn.execute("SELECT pg_advisory_unlock(%s, %s)", MIGRATION_LOCK)
 
 
-def check_schema(conn: psycopg.Connection) -> None:
+def check_schema(conn: psycopg.Connection, schema: str = "public") -> None:
     """For read-only opens: the schema must be there and current (nothing is applied)."""
-    version = applied_version(conn)
+    version = applied_version(conn, schema)
     if version is None:
         raise IndexError_("no spanqa index in this database yet: ingest some documents first")
     if version != SCHEMA_VERSION:

@@ -201,6 +201,10 @@ class FaissSqliteStore(SqliteReads):
             self._writes_since_persist = 0
             self._persisted_stamp = dict(self._stamp)
 
+    def still_exists(self) -> bool:
+        """Its database file is there (a collection is deleted by removing its directory)."""
+        return self._db_path.is_file()
+
     def check(self) -> None:
         """Raise IndexCorrupt unless the FAISS ids are exactly the SQLite chunk ids."""
         for _ in range(3):

@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
 );
 CREATE TABLE IF NOT EXISTS audit_log (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-    target TEXT NOT NULL
+    target TEXT NOT NULL, collection TEXT NOT NULL DEFAULT ''
 );
 """
 _KEY_COLUMNS = "id, name, role, salt, digest, created_at, revoked_at, collections"
@@ -37,6 +37,9 @@ class SqliteKeyStore:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(audit_log)")}
+            if "collection" not in columns:  # an access file from before collections
+                conn.execute("ALTER TABLE audit_log ADD COLUMN collection TEXT NOT NULL DEFAULT ''")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -75,17 +78,28 @@ class SqliteKeyStore:
         with self._connect() as conn:
             return conn.execute("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0]
 
+    def remove_collection(self, collection: str) -> int:
+        with self._connect() as conn:
+            cursor = conn.execute(
+                "UPDATE api_keys SET collections ="
+                " (SELECT json_group_array(value) FROM json_each(api_keys.collections) WHERE value != ?)"
+                " WHERE EXISTS (SELECT 1 FROM json_each(api_keys.collections) WHERE value = ?)",
+                (collection, collection),
+            )
+        return cursor.rowcount
+
     def add_audit(self, entry: AuditEntry) -> None:
         with self._connect() as conn:
             conn.execute(
-                "INSERT INTO audit_log (at, actor, action, target) VALUES (?, ?, ?, ?)",
-                (entry.at, entry.actor, entry.action, entry.target),
+                "INSERT INTO audit_log (at, actor, action, target, collection) VALUES (?, ?, ?, ?, ?)",
+                (entry.at, entry.actor, entry.action, entry.target, entry.collection),
             )
 
     def list_audit(self, offset: int = 0, limit: int = 100) -> list[AuditEntry]:
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT at, actor, action, target FROM audit_log ORDER BY seq DESC LIMIT ? OFFSET ?", (limit, offset)
+                "SELECT at, actor, action, target, collection FROM audit_log ORDER BY seq DESC LIMIT ? OFFSET ?",
+                (limit, offset),
             ).fetchall()
         return [AuditEntry(*row) for row in rows]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from errors import InvalidRequest
+from index.store.collections import collection_dir
 from index.store.jobs import JobInfo, JobStore, NewJobFile
 from qa.jobs.unpack import JobBudget, UnpackLimits, UploadedFile, unpack_upload
 from qa.settings import Settings
@@ -20,7 +21,8 @@ JOBS_FOLDER = "jobs"
 
 
 def jobs_dir(settings: Settings) -> Path:
-    return Path(settings.data_dir) / JOBS_FOLDER
+    """The job folders of the settings' collection (each collection's runner tidies only its own)."""
+    return collection_dir(Path(settings.data_dir), settings.collection) / JOBS_FOLDER
 
 
 def unpack_limits(settings: Settings) -> UnpackLimits:

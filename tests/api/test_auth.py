@@ -1,5 +1,6 @@
-"""API keys against the real app: every route × {no key, unknown key, reader, writer, admin}, keys made
-beside a running server (as the CLI does), revocation at once, the audit log, keys not stored."""
+"""API keys against the real app: every route × {no key, unknown key, reader, writer, admin, key of another
+collection}, keys made beside a running server (as the CLI does), revocation at once, the audit log, keys
+not stored."""
 
 from __future__ import annotations
 
@@ -24,13 +25,25 @@ UNKNOWN_KEY = "spanqa_0123456789ab_" + "A" * 43
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+OTHER = "key of another collection"  # a writer key for collection "team-b" only
+UNSCOPED = {"/metrics", "/collections"}  # routes that act on no collection
+
+
 def needed_role(path: str, method: str) -> str | None:
     """The least role a route needs (None: public). New routes fall under these rules too."""
     if path in PUBLIC:
         return None
-    if path.startswith(("/keys", "/audit")):
-        return "admin"
-    return "writer" if method in WRITE_METHODS and path != "/ask" else "reader"
+    if path.startswith(("/keys", "/audit")) or (path.startswith("/collections") and method in ("POST", "DELETE")):
+        if not path.startswith("/collections/{collection}/"):
+            return "admin"
+    return "writer" if method in WRITE_METHODS and not path.endswith("/ask") else "reader"
+
+
+def acts_on_a_collection(path: str) -> bool:
+    """Routes on `default` (un-prefixed) or on /collections/{collection}/...: a key must be allowed to use it."""
+    return path.startswith("/collections/{collection}/") or not (
+        path in PUBLIC or path in UNSCOPED or path.startswith(("/keys", "/audit", "/collections"))
+    )
 
 
 def app_routes() -> list[tuple[str, str]]:
@@ -48,17 +61,23 @@ def served(base_settings, embedder, reader, tmp_path_factory) -> Iterator[tuple[
     """The real app (auth auto, on loopback) and one key per role, created beside it as the CLI does."""
     data_dir = tmp_path_factory.mktemp("auth-data")
     for client in seeded_client(base_settings, embedder, reader, data_dir):
+        for name in ("team-a", "team-b"):  # auth is off until the first key exists
+            assert client.post("/collections", json={"name": name}).status_code == 201
         service = KeyService(open_key_store(data_dir))
-        keys = {role: service.create(f"{role} key", role).key for role in ROLES}
+        scopes = {"reader": ["default", "team-a"], "writer": ["default", "team-a"], "admin": None}
+        keys = {role: service.create(f"{role} key", role, scopes[role]).key for role in ROLES}
+        keys[OTHER] = service.create("team-b writer", "writer", ["team-b"]).key
         yield client, keys, data_dir
 
 
 def concrete(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "no-such-thing", path)
+    """The route with its parameters filled: collection `team-a` (which the role keys may use), else
+    a name that does not exist."""
+    return re.sub(r"\{[^}]+\}", "no-such-thing", path.replace("{collection}", "team-a"))
 
 
 @pytest.mark.parametrize(("path", "method"), app_routes())
-@pytest.mark.parametrize("caller", ["no key", "unknown key", *ROLES])
+@pytest.mark.parametrize("caller", ["no key", "unknown key", *ROLES, OTHER])
 def test_every_route_answers_each_caller_as_its_role_says(served, path, method, caller):
     client, keys, _ = served
     headers = {"Content-Type": "application/json"}
@@ -69,6 +88,17 @@ def test_every_route_answers_each_caller_as_its_role_says(served, path, method, 
     needed = needed_role(path, method)
     if needed is None:
         assert response.status_code not in (401, 403), response.text
+    elif caller == OTHER:
+        if acts_on_a_collection(path):
+            assert response.status_code == 403, response.text
+            assert (
+                response.json()["detail"]
+                == f"this key cannot use collection {'team-a' if '{collection}' in path else 'default'!r}"
+            )
+        elif needed == "admin":
+            assert response.status_code == 403, response.text
+        else:
+            assert response.status_code not in (401, 403), response.text
     elif caller in ("no key", "unknown key"):
         assert response.status_code == 401, response.text
         assert response.headers["WWW-Authenticate"] == "Bearer"

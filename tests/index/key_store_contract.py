@@ -42,3 +42,16 @@ class KeyStoreContractTests:
         assert [e.target for e in newest] == ["doc4", "doc3"]
         assert [e.target for e in key_store.list_audit(offset=3, limit=10)] == ["doc1", "doc0"]
         assert newest[0] == AuditEntry(4.0, "key4", "document.add", "doc4")
+
+    def test_a_deleted_collection_is_taken_out_of_every_key(self, key_store):
+        key_store.add_key(KeyRecord("k1", "a", "reader", "00" * 16, "ff" * 32, 1.0, None, ("default", "team-a")))
+        key_store.add_key(KeyRecord("k2", "b", "writer", "00" * 16, "ff" * 32, 2.0, None, ("team-a",)))
+        key_store.add_key(KeyRecord("k3", "c", "admin", "00" * 16, "ff" * 32, 3.0, None, ("*",)))
+        assert key_store.remove_collection("team-a") == 2
+        assert [k.collections for k in key_store.list_keys()] == [("default",), (), ("*",)]
+        assert key_store.remove_collection("team-a") == 0
+
+    def test_audit_entries_name_their_collection(self, key_store):
+        key_store.add_audit(AuditEntry(1.0, "key:a", "POST /collections/{collection}/documents", "/x", "team-a"))
+        key_store.add_audit(AuditEntry(2.0, "cli", "key.create", "k1 (reader)"))
+        assert [e.collection for e in key_store.list_audit()] == ["", "team-a"]
