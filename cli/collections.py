@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 from rich.text import Text
 
@@ -57,7 +58,10 @@ def use_collection(name: str | None, *, must_exist: bool) -> None:
                     f"`spanqa collections create {settings.collection}` (see `spanqa collections list`)"
                 )
                 raise typer.Exit(2)
-    except (SpanqaError, ValueError) as exc:  # ValueError: pydantic's, for a bad SPANQA_COLLECTION
+    except ValidationError as exc:  # the settings: e.g. a bad SPANQA_COLLECTION
+        error("; ".join(f"SPANQA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()))
+        raise typer.Exit(2) from None
+    except SpanqaError as exc:
         error(exc)
         raise typer.Exit(2) from None
 

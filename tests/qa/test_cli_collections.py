@@ -4,6 +4,7 @@ documents ingested into a collection are listed, asked and cited there only, nev
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,7 +41,9 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder, reader) -> It
     get_settings.cache_clear()
 
 
-def run(runner: CliRunner, *args: str, input: str | None = None) -> Result:
+def run(runner: CliRunner, *args: str, input: str | None = None, env_collection: str = "default") -> Result:
+    """One command, as if in a process of its own (the fixture restores SPANQA_COLLECTION after the test)."""
+    os.environ["SPANQA_COLLECTION"] = env_collection
     get_settings.cache_clear()
     return runner.invoke(app, list(args), input=input)
 
@@ -93,6 +96,8 @@ def test_a_collection_is_created_filled_asked_listed_and_deleted_apart_from_defa
     assert doc_ids(cli) == default_docs
     gone = run(cli, "--collection", "team-a", "docs", "list")
     assert gone.exit_code == 2 and "no collection 'team-a'" in gone.stderr
+    by_env = run(cli, "ask", ADVISER, env_collection="team-a")
+    assert by_env.exit_code == 2 and "no collection 'team-a'" in by_env.stderr
 
 
 def test_bad_and_unknown_names_are_errors_not_new_collections(cli: CliRunner):
@@ -101,6 +106,8 @@ def test_bad_and_unknown_names_are_errors_not_new_collections(cli: CliRunner):
     assert "no collection 'nope'" in unknown.stderr and "spanqa collections create nope" in unknown.stderr
     bad = run(cli, "--collection", "Team A!", "docs", "list")
     assert bad.exit_code == 2 and "Team A!" in bad.stderr
+    bad_env = run(cli, "docs", "list", env_collection="Team A")
+    assert bad_env.exit_code == 2 and "SPANQA_COLLECTION" in bad_env.stderr and "Team A" in bad_env.stderr
     assert run(cli, "collections", "create", "../etc").exit_code != 0
     assert set(listed(cli)) == {"default"}
 
