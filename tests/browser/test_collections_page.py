@@ -188,3 +188,19 @@ def test_a_picked_collection_that_disappears_falls_back_to_default(page: Page, c
     )
     expect(picker(page)).to_have_value("default")
     assert "temp" not in picker_names(page)
+
+
+def test_a_remembered_collection_the_key_cannot_use_falls_back_with_a_message(browser, collections_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script("sessionStorage.setItem('spanqa-collection', 'beta')")  # picked earlier in this tab
+    page = context.new_page()
+    try:
+        page.goto(collections_server.url + "/")
+        enter_key(page, collections_server.keys["alpha"])
+        expect(page.locator("#collection-status")).to_contain_text(
+            "Collection “beta” is not available to this key; showing “alpha”"
+        )
+        expect(picker(page)).to_have_value("alpha")
+        expect(doc_titles(page)).to_have_text([SEED_TITLE])
+    finally:
+        context.close()
