@@ -13,6 +13,7 @@ import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import WRITE_METHODS, Access
+from api.route_names import route_template
 from qa.collections import DEFAULT_COLLECTION
 
 logger = logging.getLogger("spanqa.audit")
@@ -41,7 +42,7 @@ class AuditWrites:
 
         await self.app(scope, receive, recording_send)
         state = scope.get("state", {})
-        principal, route = state.get("principal"), getattr(scope.get("route"), "path", scope["path"])
+        principal, route = state.get("principal"), route_template(scope) or scope["path"]
         if principal is not None and 200 <= status < 300 and route not in UNAUDITED:
             action = f"{scope['method']} {route}"
             collection = state.get("collection", DEFAULT_COLLECTION)

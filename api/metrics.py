@@ -13,6 +13,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.route_names import route_template
+
 _STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -87,7 +89,7 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = route_template(scope) or "unmatched"
             self.metrics.requests.labels(scope["method"], route, str(status)).inc()
             self.metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
 
