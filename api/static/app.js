@@ -693,6 +693,10 @@
 
   // ------------------------------------------------------------------ start
   checkHealth();
-  (collections ? collections.ready : Promise.resolve()).then(() => loadDocuments());
+  (collections ? collections.ready : Promise.resolve("ok")).then((listed) => {
+    if (listed !== "no-key") { loadDocuments(); return; }
+    ui.docList.replaceChildren(h("li", { className: "doc-empty error-text" }, // asked once is enough
+      `Couldn't load the documents. ${describeError(401, null)}`));
+  });
   ui.question.focus();
 })();

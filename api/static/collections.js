@@ -92,25 +92,27 @@
     if (changed) for (const listener of listeners) listener(name);
   }
 
-  /** Lists the key's collections into the picker; a picked one no longer listed falls back (with a message). */
+  /** Lists the key's collections into the picker; a picked one no longer listed falls back (with a message).
+   * Resolves to "ok", "failed", or "no-key" (the server wants a key and none was given). */
   async function refresh() {
     let body;
     try {
       body = await call("/collections");
     } catch (error) {
       say(`Couldn't list the collections. ${error.message}`, "error");
-      return;
+      return error.status === 401 ? "no-key" : "failed";
     }
     fill(Array.isArray(body && body.collections) ? body.collections : []);
     if (!known.length) {
       say("This key cannot use any collection. Ask your spanqa admin for access.", "error");
-      return;
+      return "failed";
     }
     if (!known.includes(current)) {
       const lost = current;
       choose(fallbackName());
       say(`Collection “${lost}” is not available to this key; showing “${current}”.`, "error");
     }
+    return "ok";
   }
 
   /** A scoped call answered 404 or 403: explain it if the picked collection itself is the cause. */
