@@ -682,8 +682,15 @@
     ui.uploadStatus.replaceChildren();
   }
 
+  /** The question box names the collection asked when it is not `default` (on a phone the picker is in the drawer). */
+  function showCollectionInQuestionBox(name) {
+    ui.question.placeholder = name && name !== "default" ? `Ask a question in ${name}…` : "Ask a question…";
+  }
+
   if (collections) {
+    showCollectionInQuestionBox(collections.current());
     collections.onChange((name) => {
+      showCollectionInQuestionBox(name);
       startOver();
       if (ui.viewer.open) ui.viewer.close();
       announce(`Now asking collection ${name}.`);

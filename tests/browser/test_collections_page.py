@@ -119,6 +119,7 @@ def test_switching_collections_changes_the_documents_and_the_answers(page: Page,
 
     picker(page).select_option("beta")
     expect(doc_titles(page)).to_have_text([PARIS_TITLE])
+    expect(page.get_by_label("Your question")).to_have_attribute("placeholder", "Ask a question in beta…")
     reply = ask(page, "How tall is the Eiffel Tower?")
     expect(reply.locator(".answer-primary .answer-text")).to_contain_text("330")
     assert set(reply.locator("cite.source-title").all_text_contents()) == {PARIS_TITLE}
