@@ -1,4 +1,5 @@
-/* spanqa chat page: uploads as background ingestion jobs (POST /jobs, then GET /jobs/{id} until it ends).
+/* spanqa chat page: uploads as background ingestion jobs (POST /jobs, then GET /jobs/{id} until it ends),
+ * in the collection picked when the upload starts (collections.js).
  *
  * Each upload (the files picked or dropped at once) is one job, shown in #upload-status as a block with
  * a progress bar, a Cancel button while it runs, and one status line per file: pending, added, or the

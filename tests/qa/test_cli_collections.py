@@ -106,6 +106,8 @@ def test_bad_and_unknown_names_are_errors_not_new_collections(cli: CliRunner):
     assert "no collection 'nope'" in unknown.stderr and "spanqa collections create nope" in unknown.stderr
     bad = run(cli, "--collection", "Team A!", "docs", "list")
     assert bad.exit_code == 2 and "Team A!" in bad.stderr
+    serve = run(cli, "--collection", "team-b", "serve")
+    assert serve.exit_code == 2 and "serves every collection" in serve.stderr
     bad_env = run(cli, "docs", "list", env_collection="Team A")
     assert bad_env.exit_code == 2 and "SPANQA_COLLECTION" in bad_env.stderr and "Team A" in bad_env.stderr
     assert run(cli, "collections", "create", "../etc").exit_code != 0
