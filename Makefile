@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SHARED := ../shared
 
-.PHONY: install run lint typecheck test test-fast test-no-browser eval bench train-reader promote-reader clean-data
+.PHONY: install run lint typecheck test test-fast test-no-browser eval bench bench-http train-reader promote-reader clean-data
 
 install: $(STAMP)
 
@@ -50,6 +50,11 @@ eval: install
 bench: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m bench.bench --out bench.json
 
+## SQLite + FAISS against PostgreSQL end to end over HTTP: every SQuAD context through POST /documents,
+## dev questions through POST /ask (fewer: make bench-http BENCH_HTTP_ARGS="--contexts 300 --questions 100").
+bench-http: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m bench.http_backends --out bench-http.json $(BENCH_HTTP_ARGS)
+
 ## Fine-tune the reader: squad train split + all of qa-extra, dev = squad dev split (the dev
 ## articles are left out of training). Continue a killed run: make train-reader TRAIN_ARGS=--resume
 train-reader: install
@@ -63,4 +68,4 @@ promote-reader: install
 	HF_HUB_OFFLINE=1 $(BIN)/spanqa reader promote runs/reader
 
 clean-data:
-	rm -rf data eval-out bench.json
+	rm -rf data eval-out bench.json bench-http.json

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import threading
 
+from qa.collections import DEFAULT_COLLECTION
+from qa.jobs.legacy_folders import import_job_folders
 from qa.jobs.runner import JobRunner
-from qa.jobs.submit import jobs_dir
 from qa.pipeline import Pipeline
 
 
@@ -16,7 +17,9 @@ class JobRunners:
         self._lock = threading.Lock()
 
     def start(self, pipeline: Pipeline) -> JobRunner:
-        runner = JobRunner(pipeline, jobs_dir(pipeline.settings), pipeline.settings.job_batch_files)
+        if pipeline.collection == DEFAULT_COLLECTION:  # job folders of a version before collections, once
+            import_job_folders(pipeline.jobs, pipeline.settings.data_dir)
+        runner = JobRunner(pipeline, pipeline.settings.job_batch_files)
         with self._lock:
             self.runners[pipeline.collection] = runner
         runner.start()

@@ -290,6 +290,7 @@ class Health(BaseModel):
     chunks: int
     embedding_model: str
     reader_model: str
+    pid: int  # the server process that answered (`spanqa serve --workers N` runs several)
 
 
 class ErrorOut(BaseModel):

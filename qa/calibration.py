@@ -5,9 +5,11 @@ wrong). The calibrator is a logistic regression (scikit-learn) over standardized
 stored as plain JSON (feature names, means, scales, weights, intercept) and stamped with the
 reader and embedder it was fitted for: a calibrator fitted for another model pair is refused.
 
-Where one is found (`find_calibrator`): `calibration.json` beside the index (written by
-`spanqa calibrate`), else the one shipped for the reader in `qa/calibrators/<reader>.json`
-(fitted on the SQuAD dev split), else none (the caller falls back to the score threshold).
+Where one is found (`find_calibrator`): in the store (`store.values`, key `calibrator`, written by
+`spanqa calibrate`: every replica on one database shares it), else `calibration.json` in the data
+directory (written by older versions), else the one shipped for the reader in
+`qa/calibrators/<reader>.json` (fitted on the SQuAD dev split), else none (the caller falls back to
+the score threshold). A calibrator fitted for another reader or embedder is passed over.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from index.store.protocol import StoredValues
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,8 @@ FEATURES: tuple[str, ...] = (
     "answer_words",
 )
 RIGHT_F1 = 0.5  # an answer is right when its token F1 against a gold answer reaches this
-CALIBRATION_FILE = "calibration.json"
+CALIBRATION_FILE = "calibration.json"  # older versions' place, in the data directory
+STORE_KEY = "calibrator"  # in `store.values`
 SHIPPED_DIR = Path(__file__).resolve().parent / "calibrators"
 
 
@@ -106,42 +111,66 @@ def fit(
     )
 
 
-def save(calibrator: Calibrator, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(calibrator), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+def to_json(calibrator: Calibrator) -> str:
+    return json.dumps(asdict(calibrator), indent=2) + "\n"
 
 
-def load(path: Path) -> Calibrator:
-    raw = json.loads(path.read_text(encoding="utf-8"))
+def from_json(text: str) -> Calibrator:
+    raw = json.loads(text)
     for key in ("features", "mean", "scale", "weights"):
         raw[key] = tuple(raw[key])
     return Calibrator(**raw)
 
 
-def find_calibrator(data_dir: Path, reader_model: str, embedder: str) -> Calibrator | None:
-    """The calibrator for this reader and embedder: beside the index, else shipped, else None."""
+def save(calibrator: Calibrator, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(to_json(calibrator), encoding="utf-8")
+    tmp.replace(path)
+
+
+def load(path: Path) -> Calibrator:
+    return from_json(path.read_text(encoding="utf-8"))
+
+
+def store_calibrator(calibrator: Calibrator, values: StoredValues) -> None:
+    """Keep `calibrator` in the store: the one every process on it uses from its next start."""
+    values.put(STORE_KEY, to_json(calibrator))
+
+
+def find_calibrator(
+    data_dir: Path, reader_model: str, embedder: str, values: StoredValues | None = None
+) -> Calibrator | None:
+    """The calibrator for this reader and embedder: in the store's `values`, else in the data
+    directory, else shipped, else None."""
     reader = reader_identity(reader_model)
-    for path in (data_dir / CALIBRATION_FILE, SHIPPED_DIR / f"{reader}.json"):
-        if not path.is_file():
-            continue
+    for where, text in _candidates(data_dir, reader, values):
         try:
-            calibrator = load(path)
+            calibrator = from_json(text)
         except (ValueError, TypeError, KeyError) as exc:
-            log.warning("ignoring calibrator %s: unreadable (%s)", path, exc)
+            log.warning("ignoring calibrator %s: unreadable (%s)", where, exc)
             continue
         if calibrator.matches(reader, embedder):
             return calibrator
         log.warning(
             "ignoring calibrator %s: fitted for reader %r + embedder %r, this index uses %r + %r",
-            path,
+            where,
             calibrator.reader,
             calibrator.embedder,
             reader,
             embedder,
         )
     return None
+
+
+def _candidates(data_dir: Path, reader: str, values: StoredValues | None) -> Iterator[tuple[str, str]]:
+    """(where, JSON text) of each place holding a calibrator, in the order they are tried."""
+    stored = values.get(STORE_KEY) if values is not None else None
+    if stored is not None:
+        yield "in the store", stored
+    for path in (data_dir / CALIBRATION_FILE, SHIPPED_DIR / f"{reader}.json"):
+        if path.is_file():
+            yield str(path), path.read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)

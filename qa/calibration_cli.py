@@ -1,5 +1,6 @@
 """`spanqa calibrate DATA.json`: fit the confidence calibrator on labelled questions about the
-indexed documents, and write it beside the index (qa.calibration).
+indexed documents, and keep it in the store (qa.calibration; every replica on one database uses it
+from its next start).
 
 Every question of DATA (SQuAD v1.1/v2.0 format: its contexts should be among the indexed
 documents, e.g. `GET /feedback/export` or the SQuAD dev files after `spanqa eval`-style ingest)
@@ -77,36 +78,41 @@ def calibrate_command(
     ],
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Ask only the first N questions")] = None,
 ) -> None:
-    """Fit the confidence calibrator on labelled questions and write it beside the index."""
+    """Fit the confidence calibrator on labelled questions and keep it in the index's store."""
     from qa.pipeline import Pipeline
     from qa.settings import get_settings
+    from qa.wiring import make_embedder, open_configured_store
 
     console = Console()
     settings = get_settings()
-    pipeline = Pipeline.from_settings(settings)
+    embedder = make_embedder(settings)
+    store = open_configured_store(settings, embedder)
     try:
-        examples = collect(data, pipeline, limit)
-        embedder = pipeline.embedder_identity
-    except SquadFormatError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
+        pipeline = Pipeline(settings, embedder, store=store)
+        try:
+            examples = collect(data, pipeline, limit)
+        except SquadFormatError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(code=2) from exc
+        finally:
+            pipeline.close(keep_store=True)
+        try:
+            fitted = calibration.fit(
+                [e.features for e in examples],
+                [e.right for e in examples],
+                reader=calibration.reader_identity(settings.reader_model),
+                embedder=embedder.identity,
+                fitted_on=data.name,
+            )
+        except ValueError as exc:
+            console.print(f"[red]error:[/red] {exc} ({len(examples)} questions with a candidate)")
+            raise typer.Exit(code=2) from exc
+        calibration.store_calibrator(fitted, store.values)
     finally:
-        pipeline.close()
-    try:
-        fitted = calibration.fit(
-            [e.features for e in examples],
-            [e.right for e in examples],
-            reader=calibration.reader_identity(settings.reader_model),
-            embedder=embedder,
-            fitted_on=data.name,
-        )
-    except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc} ({len(examples)} questions with a candidate)")
-        raise typer.Exit(code=2) from exc
-    path = settings.data_dir / calibration.CALIBRATION_FILE
-    calibration.save(fitted, path)
+        store.close()
     right = sum(e.right for e in examples)
     held = held_out_ece(examples)
     console.print(f"{len(examples)} questions, best candidate right for {right} ({100 * right / len(examples):.1f}%)")
     console.print(f"held-out ECE (10 bins): {'–' if held is None else f'{held:.3f}'}")
-    console.print(f"calibrator for reader {fitted.reader!r} + embedder {fitted.embedder!r}: {path}")
+    where = "the PostgreSQL database" if settings.database_url else f"the index in {settings.data_dir}"
+    console.print(f"calibrator for reader {fitted.reader!r} + embedder {fitted.embedder!r}: kept in {where}")

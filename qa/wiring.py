@@ -168,7 +168,7 @@ def build(
         )
         batcher = shared.batcher if shared is not None else make_batcher(settings, reader)
         calibrator = find_calibrator(
-            settings.data_dir, active_reader(settings.data_dir, settings.reader_model), embedder.identity
+            settings.data_dir, active_reader(settings.data_dir, settings.reader_model), embedder.identity, store.values
         )
         asking = AskingService(settings, store, retriever, partial(read_many, reader), batcher, calibrator)
         return Parts(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter
 
 from api.deps import PipelineDep
@@ -10,4 +12,4 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", response_model=Health)
 def health(pipeline: PipelineDep) -> Health:
-    return Health(**pipeline.health())
+    return Health(**pipeline.health(), pid=os.getpid())

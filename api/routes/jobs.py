@@ -14,7 +14,7 @@ from api.forms import form_metadata
 from api.schemas import ErrorOut
 from api.schemas_jobs import JobList, JobOut, JobSummary
 from errors import InvalidRequest
-from qa.jobs.submit import jobs_dir, submit_job, unpack_limits
+from qa.jobs.submit import submit_job, unpack_limits
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -59,9 +59,7 @@ async def create_job(request: Request, response: Response, pipeline: PipelineDep
     metadata = form_metadata(form.get("metadata"))
     named = [(upload.filename or "upload", await upload.read()) for upload in uploads]
     settings = pipeline.settings
-    job = await run_in_threadpool(
-        submit_job, pipeline.jobs, jobs_dir(settings), named, metadata, unpack_limits(settings)
-    )
+    job = await run_in_threadpool(submit_job, pipeline.jobs, named, metadata, unpack_limits(settings))
     runners = getattr(request.app.state, "job_runners", None)
     runner = runners.get(pipeline.collection) if runners is not None else None
     if runner is not None:

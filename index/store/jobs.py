@@ -5,6 +5,9 @@ says why) or `cancelled`. Each file is `pending`, `claimed` (a runner is ingesti
 result: `added`, `replaced`, `unchanged` or `failed` (with `error`). Files that fail before ingestion
 (an unsafe archive entry) are created `failed`.
 
+A file's bytes are kept by the store itself (`read_file`), so that any process on the store can ingest
+it; they are deleted when the file's result is recorded, and a job's remaining ones when it ends.
+
 Claiming is the one step shared by runners: `claim_files` hands each pending file to one caller only
 (a SQL backend: `SELECT ... FOR UPDATE SKIP LOCKED`, then marks them claimed), and `requeue_claimed`
 returns the claims of a runner that stopped without recording them (called before any runner works).
@@ -24,11 +27,11 @@ RESULTS: tuple[FileStatus, ...] = ("added", "replaced", "unchanged", "failed")
 
 @dataclass(frozen=True)
 class NewJobFile:
-    """A file of a new job: its name (shown in reports), where its bytes are (`path`, the caller's
-    business), and an error when it is refused before ingestion."""
+    """A file of a new job: its name (shown in reports), its bytes, or an error when it is refused
+    before ingestion (then it has no bytes)."""
 
     name: str
-    path: str
+    data: bytes | None = None
     error: str | None = None
 
 
@@ -46,10 +49,9 @@ class FileResult:
 
 @dataclass(frozen=True, kw_only=True)
 class JobFile(FileResult):
-    """A file of a job as stored: its name and path, and where it stands (its result once it has one)."""
+    """A file of a job as stored: its name and where it stands (its result once it has one)."""
 
     name: str
-    path: str
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,15 @@ class JobStore(Protocol):
     def create_job(
         self, job_id: str, files: Sequence[NewJobFile], metadata: Mapping[str, Any], created_at: float
     ) -> JobInfo:
-        """A new `queued` job with `files` (indexed 0, 1, ... in this order)."""
+        """A new `queued` job with `files` (indexed 0, 1, ... in this order) and their bytes, in one transaction."""
+        ...
+
+    def read_file(self, job_id: str, index: int) -> bytes | None:
+        """The bytes of a file still waiting for its result; None once it has one (or the job ended)."""
+        ...
+
+    def put_file(self, job_id: str, index: int, data: bytes) -> None:
+        """Store (or replace) the bytes of a file without a result (files of an older version's job folder)."""
         ...
 
     def start_next_job(self, now: float) -> JobInfo | None:
@@ -97,12 +107,13 @@ class JobStore(Protocol):
         ...
 
     def record_results(self, job_id: str, results: Sequence[FileResult]) -> None:
-        """Store these files' results (one transaction)."""
+        """Store these files' results and drop their bytes (one transaction)."""
         ...
 
     def finish_job(self, job_id: str, status: JobStatus, now: float, error: str | None = None) -> JobInfo | None:
         """End an unfinished job as `done`/`failed`/`cancelled`; a finished job is left as it is.
-        `done` only when no file is pending or claimed. The job as it is afterwards; None if unknown."""
+        `done` only when no file is pending or claimed. Once ended, the bytes of its files are dropped.
+        The job as it is afterwards; None if unknown."""
         ...
 
     def get_job(self, job_id: str) -> JobInfo | None: ...

@@ -24,6 +24,7 @@ from index.store.memory_jobs import MemoryJobStore
 from index.store.metadata_filter import check_metadata_key
 from index.store.protocol import DocumentInfo
 from index.store.sqlite_rows import metadata_json
+from index.store.values import MemoryValues
 from index.store.write_checks import prepare
 from index.types import Chunk, Document
 
@@ -104,6 +105,7 @@ class MemoryStore:
         self.keyword = MemoryKeywordSearch(self)
         self.jobs = MemoryJobStore()
         self.feedback = MemoryFeedback()
+        self.values = MemoryValues()
 
     # ---- writes -----------------------------------------------------------------------------
 

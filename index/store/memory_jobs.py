@@ -17,6 +17,7 @@ class MemoryJobStore:
         self._lock = threading.Lock()
         self._jobs: dict[str, JobInfo] = {}  # counts left empty; computed from the files
         self._files: dict[str, list[JobFile]] = {}
+        self._data: dict[tuple[str, int], bytes] = {}  # the bytes of files without a result
 
     def _info(self, job_id: str) -> JobInfo:
         counts = Counter(f.status for f in self._files[job_id])
@@ -34,10 +35,20 @@ class MemoryJobStore:
                 raise ValueError(f"a job with id {job_id!r} exists")
             self._jobs[job_id] = JobInfo(job_id, "queued", copy.deepcopy(dict(metadata)), created_at)
             self._files[job_id] = [
-                JobFile(i, "failed" if f.error else "pending", error=f.error, name=f.name, path=f.path)
-                for i, f in enumerate(files)
+                JobFile(i, "failed" if f.error else "pending", error=f.error, name=f.name) for i, f in enumerate(files)
             ]
+            self._data.update({(job_id, i): f.data for i, f in enumerate(files) if f.data is not None and not f.error})
             return self._info(job_id)
+
+    def read_file(self, job_id: str, index: int) -> bytes | None:
+        with self._lock:
+            return self._data.get((job_id, index))
+
+    def put_file(self, job_id: str, index: int, data: bytes) -> None:
+        with self._lock:
+            files = self._files.get(job_id, [])
+            if index < len(files) and files[index].status in ("pending", "claimed"):
+                self._data[(job_id, index)] = bytes(data)
 
     def start_next_job(self, now: float) -> JobInfo | None:
         with self._lock:
@@ -72,6 +83,7 @@ class MemoryJobStore:
         with self._lock:
             files = self._files[job_id]
             for r in results:
+                self._data.pop((job_id, r.index), None)
                 files[r.index] = replace(
                     files[r.index], status=r.status, doc_id=r.doc_id, title=r.title, chunks=r.chunks, error=r.error
                 )
@@ -84,6 +96,9 @@ class MemoryJobStore:
             busy = any(f.status in ("pending", "claimed") for f in self._files[job_id])
             if job.status in UNFINISHED and not (status == "done" and busy):
                 self._jobs[job_id] = replace(job, status=status, finished_at=now, error=error)
+            if self._jobs[job_id].status not in UNFINISHED:
+                for f in self._files[job_id]:
+                    self._data.pop((job_id, f.index), None)
             return self._info(job_id)
 
     def get_job(self, job_id: str) -> JobInfo | None:

@@ -39,6 +39,7 @@ from index.store.postgres_rows import (
 )
 from index.store.postgres_schema import BACKEND, SchemaParams, check_schema, migrate_schema, read_meta
 from index.store.postgres_verify import postgres_problems
+from index.store.values import PostgresValues
 from index.store.write_checks import Prepared, prepare
 from index.types import Chunk, Document
 
@@ -112,6 +113,7 @@ class PostgresStore(PostgresReads):
         self.keyword = PostgresKeywordSearch(self._connection)
         self.feedback = PostgresFeedback(self._connection, read_only)
         self.jobs = PostgresJobStore(self._connection, url, read_only)
+        self.values = PostgresValues(self._connection, read_only)
 
     def _configure(self, conn: psycopg.Connection) -> None:
         conn.execute("SELECT set_config('search_path', %s, false)", (search_path(self.schema),))

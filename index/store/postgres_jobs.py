@@ -30,7 +30,11 @@ _JOB_COLUMNS = (
     " (SELECT jsonb_object_agg(status, n) FROM"
     " (SELECT status, count(*) AS n FROM job_files WHERE job_id = j.id GROUP BY status) AS c)"
 )
-_FILE_COLUMNS = "idx, name, path, status, doc_id, title, chunks, error"
+_FILE_COLUMNS = "idx, name, status, doc_id, title, chunks, error"
+_ENDED_JOB_DATA = (
+    "DELETE FROM job_file_data WHERE job_id = %s"
+    " AND job_id IN (SELECT id FROM jobs WHERE status NOT IN ('queued', 'running'))"
+)
 # A claim whose claimer holds no lock any more (`f` is the job_files row).
 _ABANDONED = f"""NOT EXISTS (SELECT 1 FROM pg_locks l
     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
@@ -87,12 +91,33 @@ class PostgresJobStore:
             if inserted is None:
                 raise ValueError(f"a job with id {job_id!r} exists")
             conn.cursor().executemany(
-                "INSERT INTO job_files (job_id, idx, name, path, status, error) VALUES (%s, %s, %s, %s, %s, %s)",
-                [(job_id, i, f.name, f.path, "failed" if f.error else "pending", f.error) for i, f in enumerate(files)],
+                "INSERT INTO job_files (job_id, idx, name, status, error) VALUES (%s, %s, %s, %s, %s)",
+                [(job_id, i, f.name, "failed" if f.error else "pending", f.error) for i, f in enumerate(files)],
             )
+            for i, f in enumerate(files):  # one at a time: the batch's bytes are never copied into one list
+                if f.data is not None and not f.error:
+                    conn.execute(
+                        "INSERT INTO job_file_data (job_id, idx, data) VALUES (%s, %s, %s)", (job_id, i, f.data)
+                    )
             info = _get(conn, job_id)
         assert info is not None
         return info
+
+    def read_file(self, job_id: str, index: int) -> bytes | None:
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT data FROM job_file_data WHERE job_id = %s AND idx = %s", (job_id, index), binary=True
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def put_file(self, job_id: str, index: int, data: bytes) -> None:
+        with self._writing() as conn, conn.transaction():
+            conn.execute(
+                "INSERT INTO job_file_data (job_id, idx, data) SELECT job_id, idx, %s FROM job_files"
+                " WHERE job_id = %s AND idx = %s AND status IN ('pending', 'claimed')"
+                " ON CONFLICT (job_id, idx) DO UPDATE SET data = excluded.data",
+                (data, job_id, index),
+            )
 
     def start_next_job(self, now: float) -> JobInfo | None:
         with self._writing() as conn, conn.transaction():
@@ -141,6 +166,9 @@ class PostgresJobStore:
                 " claimed_by = NULL WHERE job_id = %s AND idx = %s",
                 [(r.status, r.doc_id, r.title, r.chunks, r.error, job_id, r.index) for r in results],
             )
+            conn.execute(
+                "DELETE FROM job_file_data WHERE job_id = %s AND idx = ANY(%s)", (job_id, [r.index for r in results])
+            )
 
     def finish_job(self, job_id: str, status: JobStatus, now: float, error: str | None = None) -> JobInfo | None:
         busy = (
@@ -154,6 +182,7 @@ class PostgresJobStore:
                 f" WHERE id = %s AND status IN ('queued', 'running'){busy}",
                 (status, now, error, job_id),
             )
+            conn.execute(_ENDED_JOB_DATA, (job_id,))
             return _get(conn, job_id)
 
     def get_job(self, job_id: str) -> JobInfo | None:
@@ -196,6 +225,4 @@ def _info(row: tuple) -> JobInfo:
 
 
 def _file(row: tuple) -> JobFile:
-    return JobFile(
-        index=row[0], name=row[1], path=row[2], status=row[3], doc_id=row[4], title=row[5], chunks=row[6], error=row[7]
-    )
+    return JobFile(index=row[0], name=row[1], status=row[2], doc_id=row[3], title=row[4], chunks=row[5], error=row[6])

@@ -121,6 +121,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX job_files_open ON job_files (job_id, idx) WHERE status IN ('pending', 'claimed');
     """,
+    # 5: the bytes of job files waiting for their result, so that any replica can ingest them (no shared
+    # data dir; `job_files.path` is no longer used), and small named values kept with the index (e.g.
+    # the fitted calibrator: index.store.values).
+    """
+    CREATE TABLE job_file_data (
+        job_id text NOT NULL,
+        idx integer NOT NULL,
+        data bytea NOT NULL,
+        PRIMARY KEY (job_id, idx),
+        FOREIGN KEY (job_id, idx) REFERENCES job_files (job_id, idx) ON DELETE CASCADE
+    );
+    ALTER TABLE job_files ALTER COLUMN path SET DEFAULT '';
+    CREATE TABLE stored_values (key text PRIMARY KEY, value text NOT NULL);
+    """,
 )
 STATS_SHARDS = 16
 SCHEMA_VERSION = len(MIGRATIONS)

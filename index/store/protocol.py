@@ -7,6 +7,7 @@
 - `KeyStore`: hashed API keys and the audit log (`open_key_store`), writable beside a running server.
 - `JobStore`: background ingestion jobs and their files (`store.jobs`, `index.store.jobs`).
 - `FeedbackStore`: people's verdicts on answers (`store.feedback`), kept with the documents.
+- `StoredValues`: small named values kept with the index (`store.values`, e.g. the calibrator).
 """
 
 from __future__ import annotations
@@ -129,9 +130,16 @@ class FeedbackStore(Protocol):
     def count(self) -> int: ...
 
 
+class StoredValues(Protocol):
+    """Named text values kept with the index (index.store.values), shared by every process on it."""
+
+    def get(self, key: str) -> str | None: ...
+    def put(self, key: str, value: str) -> None: ...
+
+
 class Store(DocumentStore, VectorSearch, StoreAdmin, Protocol):
     """A whole backend: documents, vector search, admin, its keyword search as `keyword`, its
-    ingestion jobs as `jobs` and people's feedback on answers as `feedback`."""
+    ingestion jobs as `jobs`, people's feedback on answers as `feedback` and named values as `values`."""
 
     @property
     def keyword(self) -> KeywordSearch: ...
@@ -141,6 +149,9 @@ class Store(DocumentStore, VectorSearch, StoreAdmin, Protocol):
 
     @property
     def feedback(self) -> FeedbackStore: ...
+
+    @property
+    def values(self) -> StoredValues: ...
 
 
 @dataclass(frozen=True)

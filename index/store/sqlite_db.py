@@ -16,6 +16,7 @@ from index.store.keyword_fts import FTS_SCHEMA, index_all_chunks
 from index.store.model_record import recorded_model
 from index.store.sqlite_feedback import FEEDBACK_SCHEMA
 from index.store.sqlite_jobs import JOBS_SCHEMA
+from index.store.values import VALUES_SCHEMA
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def stamp_of(meta: dict[str, str]) -> dict[str, object]:
 def init_schema(conn: sqlite3.Connection, model_name: str, dimension: int, backend: str) -> None:
     """Create what is missing; upgrade an index of schema 1 (build its keyword index from the chunks)."""
     conn.executescript(
-        SCHEMA + FTS_SCHEMA + ";" + JOBS_SCHEMA + ";" + FEEDBACK_SCHEMA + ";"
+        SCHEMA + FTS_SCHEMA + ";" + JOBS_SCHEMA + ";" + FEEDBACK_SCHEMA + ";" + VALUES_SCHEMA + ";"
     )  # idempotent; outside any transaction
     conn.execute("BEGIN IMMEDIATE")
     try:

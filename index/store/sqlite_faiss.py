@@ -49,6 +49,7 @@ from index.store.sqlite_jobs import SqliteJobStore
 from index.store.sqlite_reads import SqliteReads
 from index.store.sqlite_rows import fetch_chunks, ids_of_documents, write_rows
 from index.store.sqlite_verify import sqlite_problems
+from index.store.values import SqliteValues
 from index.store.write_checks import Prepared, prepare
 from index.types import Chunk, Document
 
@@ -93,6 +94,7 @@ class FaissSqliteStore(SqliteReads):
         self._refresh_lock = threading.Lock()
         self.keyword = FtsKeywordSearch(self._reader)  # BM25 over these chunks, in the same database
         self.jobs = SqliteJobStore(functools.partial(connect, self._db_path, read_only=read_only, writer=not read_only))
+        self.values = SqliteValues(functools.partial(connect, self._db_path, read_only=read_only, writer=not read_only))
         self.feedback = SqliteFeedback(self._reader, lambda: self._writer_conn, self._write_lock)
         self._readers = ThreadConnections(self._db_path, read_only)
         self._writer_conn: sqlite3.Connection | None = None

@@ -1,4 +1,6 @@
-"""Ingestion jobs in the store's SQLite database (`FaissSqliteStore.jobs`), tables `jobs` and `job_files`.
+"""Ingestion jobs in the store's SQLite database (`FaissSqliteStore.jobs`), tables `jobs` and `job_files`,
+and the bytes of files waiting for their result as BLOBs in `job_file_data` (created by any writable
+open of an older index: the schema script is idempotent; `job_files.path` is no longer used).
 
 Each call opens its own short-lived connection (`connect`), so job bookkeeping never waits on, or
 holds, the store's document writes longer than its own small transaction.
@@ -38,11 +40,19 @@ CREATE TABLE IF NOT EXISTS job_files (
     chunks INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (job_id, idx)
 );
-CREATE INDEX IF NOT EXISTS job_files_by_status ON job_files(status, job_id, idx)
+CREATE INDEX IF NOT EXISTS job_files_by_status ON job_files(status, job_id, idx);
+CREATE TABLE IF NOT EXISTS job_file_data (
+    job_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (job_id, idx),
+    FOREIGN KEY (job_id, idx) REFERENCES job_files(job_id, idx) ON DELETE CASCADE
+)
 """
 
 _JOB_COLUMNS = "id, status, metadata, created_at, started_at, finished_at, error"
-_FILE_COLUMNS = "idx, name, path, status, doc_id, title, chunks, error"
+_FILE_COLUMNS = "idx, name, status, doc_id, title, chunks, error"
+_ENDED_JOB_DATA = "DELETE FROM job_file_data WHERE job_id = ? AND job_id IN (SELECT id FROM jobs WHERE status NOT IN ('queued', 'running'))"
 
 
 class SqliteJobStore:
@@ -88,12 +98,30 @@ class SqliteJobStore:
                 (job_id, json.dumps(dict(metadata)), created_at),
             )
             conn.executemany(
-                "INSERT INTO job_files (job_id, idx, name, path, status, error) VALUES (?, ?, ?, ?, ?, ?)",
-                ((job_id, i, f.name, f.path, "failed" if f.error else "pending", f.error) for i, f in enumerate(files)),
+                "INSERT INTO job_files (job_id, idx, name, path, status, error) VALUES (?, ?, ?, '', ?, ?)",
+                ((job_id, i, f.name, "failed" if f.error else "pending", f.error) for i, f in enumerate(files)),
             )
+            for i, f in enumerate(files):  # one at a time: the batch's bytes are never copied into one list
+                if f.data is not None and not f.error:
+                    conn.execute("INSERT INTO job_file_data (job_id, idx, data) VALUES (?, ?, ?)", (job_id, i, f.data))
             info = self._get(conn, job_id)
         assert info is not None
         return info
+
+    def read_file(self, job_id: str, index: int) -> bytes | None:
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT data FROM job_file_data WHERE job_id = ? AND idx = ?", (job_id, index)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def put_file(self, job_id: str, index: int, data: bytes) -> None:
+        with self._writing() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO job_file_data (job_id, idx, data) SELECT job_id, idx, ? FROM job_files"
+                " WHERE job_id = ? AND idx = ? AND status IN ('pending', 'claimed')",
+                (data, job_id, index),
+            )
 
     def start_next_job(self, now: float) -> JobInfo | None:
         with self._writing() as conn:
@@ -118,7 +146,7 @@ class SqliteJobStore:
             conn.executemany(
                 "UPDATE job_files SET status = 'claimed' WHERE job_id = ? AND idx = ?", ((job_id, r[0]) for r in rows)
             )
-        return [_file(row[:3] + ("claimed",) + row[4:]) for row in rows]
+        return [_file(row[:2] + ("claimed",) + row[3:]) for row in rows]
 
     def requeue_claimed(self) -> int:
         with self._writing() as conn:
@@ -129,6 +157,9 @@ class SqliteJobStore:
             conn.executemany(
                 "UPDATE job_files SET status = ?, doc_id = ?, title = ?, chunks = ?, error = ? WHERE job_id = ? AND idx = ?",
                 ((r.status, r.doc_id, r.title, r.chunks, r.error, job_id, r.index) for r in results),
+            )
+            conn.executemany(
+                "DELETE FROM job_file_data WHERE job_id = ? AND idx = ?", ((job_id, r.index) for r in results)
             )
 
     def finish_job(self, job_id: str, status: JobStatus, now: float, error: str | None = None) -> JobInfo | None:
@@ -144,6 +175,7 @@ class SqliteJobStore:
                 ),
                 (status, now, error, job_id),
             )
+            conn.execute(_ENDED_JOB_DATA, (job_id,))
             return self._get(conn, job_id)
 
     def get_job(self, job_id: str) -> JobInfo | None:
@@ -168,6 +200,4 @@ class SqliteJobStore:
 
 
 def _file(row: tuple) -> JobFile:
-    return JobFile(
-        index=row[0], name=row[1], path=row[2], status=row[3], doc_id=row[4], title=row[5], chunks=row[6], error=row[7]
-    )
+    return JobFile(index=row[0], name=row[1], status=row[2], doc_id=row[3], title=row[4], chunks=row[5], error=row[6])

@@ -4,7 +4,6 @@ fails alone), then all the documents embedded and stored by one `Pipeline.ingest
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from errors import SpanqaError
@@ -15,16 +14,16 @@ if TYPE_CHECKING:
 
 
 def ingest_files(
-    pipeline: Pipeline, folder: Path, files: Sequence[JobFile], metadata: Mapping[str, Any]
+    pipeline: Pipeline, job_id: str, files: Sequence[JobFile], metadata: Mapping[str, Any]
 ) -> list[FileResult]:
-    """A result per file, in order. Errors of the store itself propagate (nothing of the batch is stored)."""
+    """A result per file, in order; each file's bytes read from the store in turn. Errors of the store
+    itself propagate (nothing of the batch is stored)."""
     results: dict[int, FileResult] = {}
     loaded: list[tuple[JobFile, NewDocument]] = []
     for file in files:
-        try:
-            data = (folder / file.path).read_bytes()
-        except OSError as error:
-            results[file.index] = FileResult(file.index, "failed", error=f"the uploaded file is gone ({error})")
+        data = pipeline.jobs.read_file(job_id, file.index)
+        if data is None:  # its job was cancelled meanwhile
+            results[file.index] = FileResult(file.index, "failed", error="the uploaded file is gone")
             continue
         try:
             document = pipeline.load(data, file.name, metadata=dict(metadata), source=file.name)

@@ -7,20 +7,19 @@ oldest first, a batch of files at a time, recording each file's result after its
   go back to pending and are ingested again, and their content hash finds them `unchanged`.
 - A failure of the store itself (not of a file) ends the job `failed` with the reason; files whose
   results were recorded are what it stored.
-- A job's folder of uploaded files is removed once the job has ended.
+- The uploaded files' bytes live in the store (`JobStore.read_file`): each file's are dropped when its
+  result is recorded, the rest when the job ends.
 - Several processes on one PostgreSQL database each run a runner over one shared queue: claims are
   disjoint, a job ends `done` when its last file is recorded by whichever runner, a runner starting
   or failing requeues only its own claims and those of dead runners (index/store/postgres_jobs.py).
-  The job folders (`DATA_DIR/jobs`) must then be shared by the processes (one data dir, or a mount).
+  They share nothing but the database (no data directory in common).
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index.store.jobs import UNFINISHED, JobInfo, JobStore
@@ -30,13 +29,11 @@ if TYPE_CHECKING:
     from qa.pipeline import Pipeline
 
 logger = logging.getLogger("spanqa.jobs")
-STALE_FOLDER_S = 3600.0  # a folder without a job (a submit that died before recording it)
 
 
 class JobRunner:
-    def __init__(self, pipeline: Pipeline, directory: Path, batch_files: int, idle_s: float = 1.0) -> None:
+    def __init__(self, pipeline: Pipeline, batch_files: int, idle_s: float = 1.0) -> None:
         self.pipeline = pipeline
-        self.directory = directory
         self.batch_files = batch_files
         self.idle_s = idle_s
         self._wake = threading.Event()
@@ -77,7 +74,6 @@ class JobRunner:
             try:
                 job = self.jobs.start_next_job(time.time())
                 if job is None:
-                    self._remove_ended_folders()
                     self._wake.wait(self.idle_s)
                     self._wake.clear()
                     continue
@@ -94,7 +90,6 @@ class JobRunner:
             self.current_job = None
 
     def _work_on(self, job: JobInfo) -> None:
-        folder = self.directory / job.id
         while not self._stop.is_set():
             current = self.jobs.get_job(job.id)
             if current is None or current.status != "running":
@@ -106,7 +101,7 @@ class JobRunner:
                     self._stop.wait(self.idle_s)
                 break
             try:
-                results = ingest_files(self.pipeline, folder, files, job.metadata)
+                results = ingest_files(self.pipeline, job.id, files, job.metadata)
             except Exception as error:  # noqa: BLE001 - the store failed: nothing of this batch was stored
                 logger.exception("job %s stopped", job.id)
                 self.jobs.requeue_claimed()
@@ -115,16 +110,4 @@ class JobRunner:
             self.jobs.record_results(job.id, results)
         ended = self.jobs.get_job(job.id)
         if ended is not None and ended.status not in UNFINISHED:
-            shutil.rmtree(folder, ignore_errors=True)
             logger.info("job %s %s: %d of %d files processed", job.id, ended.status, ended.processed, ended.total)
-
-    def _remove_ended_folders(self) -> None:
-        if not self.directory.is_dir():
-            return
-        for folder in self.directory.iterdir():
-            job = self.jobs.get_job(folder.name)
-            if job is not None and job.status in UNFINISHED:
-                continue
-            if job is None and time.time() - folder.stat().st_mtime < STALE_FOLDER_S:
-                continue  # being submitted right now
-            shutil.rmtree(folder, ignore_errors=True)

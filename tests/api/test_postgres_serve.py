@@ -4,7 +4,8 @@ Uploads, questions and deletes go through both at once: no 5xx, every citation s
 each document is visible through the other replica as soon as its POST returns. A job submitted to one
 is processed (by either). Then one replica is killed with SIGKILL in the middle of uploads and of a
 job: every upload whose POST returned is there, and the survivor finishes the job (it claims again the
-files the dead one held).
+files the dead one held). The replicas have data directories of their own: the job files are in the
+database.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ KILLED_JOB_FILES = 150
 
 
 class Replica:
-    """A `spanqa serve` subprocess on the database; the jobs folder is the shared `data_dir`'s."""
+    """A `spanqa serve` subprocess on the database, with a data directory of its own."""
 
     def __init__(self, data_dir: Path, database_url: str, log: Path) -> None:
         self.port = free_port()
@@ -67,7 +68,7 @@ class Replica:
 
 @pytest.fixture
 def replicas(tmp_path, postgres_url):
-    started = [Replica(tmp_path / "data", postgres_url, tmp_path / f"serve-{n}.log") for n in range(2)]
+    started = [Replica(tmp_path / f"data-{n}", postgres_url, tmp_path / f"serve-{n}.log") for n in range(2)]
     try:
         for replica in started:
             replica.wait_ready()
@@ -175,9 +176,10 @@ def test_two_serve_processes_on_one_database(replicas, tmp_path, postgres_url):
         KILLED_JOB_FILES,
     ), job
     assert a.get("/health").status_code == 200
+    assert not any((tmp_path / f"data-{n}" / "jobs").exists() for n in range(2))  # no job file on disk
 
     # The index commands on the database, beside the running replica.
-    env = {**cli_env(tmp_path / "data"), "SPANQA_DATABASE_URL": postgres_url}
+    env = {**cli_env(tmp_path / "data-0"), "SPANQA_DATABASE_URL": postgres_url}
     check = subprocess.run(cli_command("index", "check", "--json"), cwd=REPO, env=env, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     report = json.loads(check.stdout)

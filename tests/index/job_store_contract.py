@@ -1,12 +1,14 @@
-"""The job part of the store contract (`store.jobs`, index/store/jobs.py), mixed into `StoreContractTests`."""
+"""The job part of the store contract (`store.jobs`, index/store/jobs.py) and its named values
+(`store.values`, index/store/values.py), mixed into `StoreContractTests`."""
 
 from __future__ import annotations
 
 import pytest
 
+from errors import IndexError_
 from index.store.jobs import FileResult, NewJobFile
 
-FILES = [NewJobFile(f"doc-{i}.txt", f"{i:06d}") for i in range(5)]
+FILES = [NewJobFile(f"doc-{i}.txt", f"Document {i}.".encode()) for i in range(5)]
 
 
 def new_job(store, job_id: str = "job-a", created_at: float = 100.0, files=FILES, **metadata):
@@ -15,16 +17,17 @@ def new_job(store, job_id: str = "job-a", created_at: float = 100.0, files=FILES
 
 class JobStoreTests:
     def test_a_new_job_is_queued_with_its_files(self, store):
-        files = [*FILES, NewJobFile("../evil.txt", "", error="a path outside the archive")]
+        files = [*FILES, NewJobFile("../evil.txt", error="a path outside the archive")]
         job = new_job(store, files=files, lang="en", tags=["a"])
         assert (job.id, job.status, job.total, job.processed) == ("job-a", "queued", 6, 1)
         assert job.metadata == {"lang": "en", "tags": ["a"]}
         assert (job.count("pending"), job.count("failed"), job.started_at, job.finished_at) == (5, 1, None, None)
         listed = store.jobs.job_files("job-a")
-        assert [(f.index, f.name, f.path, f.status) for f in listed[:2]] == [
-            (0, "doc-0.txt", "000000", "pending"),
-            (1, "doc-1.txt", "000001", "pending"),
+        assert [(f.index, f.name, f.status) for f in listed[:2]] == [
+            (0, "doc-0.txt", "pending"),
+            (1, "doc-1.txt", "pending"),
         ]
+        assert [store.jobs.read_file("job-a", i) for i in (0, 4, 5)] == [b"Document 0.", b"Document 4.", None]
         assert (listed[5].status, listed[5].error) == ("failed", "a path outside the archive")
         assert store.jobs.get_job("job-a") == job
         assert store.jobs.get_job("nope") is None and store.jobs.job_files("nope") == []
@@ -93,3 +96,35 @@ class JobStoreTests:
         assert [j.id for j in store.jobs.list_jobs(0, 2)] == ["job-4", "job-3"]
         assert [j.id for j in store.jobs.list_jobs(4, 10)] == ["job-0"]
         assert store.jobs.count_jobs() == 5 and store.jobs.list_jobs(0, 1)[0].total == 5
+
+    def test_a_files_bytes_stay_until_its_result_is_recorded_and_go_when_the_job_ends(self, store):
+        big = bytes(range(256)) * 4096  # 1 MiB, every byte value
+        new_job(store, files=[NewJobFile("big.bin", big), *FILES[1:]])
+        store.jobs.start_next_job(now=1.0)
+        claimed = store.jobs.claim_files("job-a", 2)
+        assert store.jobs.read_file("job-a", 0) == big  # claimed, no result yet: kept for a retry after a crash
+        store.jobs.requeue_claimed()
+        assert store.jobs.read_file("job-a", 1) == b"Document 1."
+        store.jobs.record_results("job-a", [FileResult(f.index, "added", doc_id=f.name) for f in claimed])
+        assert store.jobs.read_file("job-a", 0) is None and store.jobs.read_file("job-a", 2) == b"Document 2."
+        store.jobs.put_file("job-a", 0, b"late")  # a file with its result takes no bytes
+        store.jobs.put_file("job-a", 3, b"replaced")
+        assert store.jobs.read_file("job-a", 0) is None and store.jobs.read_file("job-a", 3) == b"replaced"
+        assert store.jobs.finish_job("job-a", "done", now=2.0).status == "running"  # files wait: bytes kept
+        assert store.jobs.read_file("job-a", 4) == b"Document 4."
+        store.jobs.finish_job("job-a", "cancelled", now=3.0)
+        assert [store.jobs.read_file("job-a", i) for i in range(5)] == [None] * 5
+
+
+class StoredValuesTests:
+    def test_named_values_round_trip_and_a_read_only_open_sees_them(self, store, open_read_only):
+        assert store.values.get("calibrator") is None
+        store.values.put("calibrator", '{"weights": [1.5]}')
+        store.values.put("other", "ü 東京")
+        store.values.put("calibrator", '{"weights": [2.5]}')
+        assert (store.values.get("calibrator"), store.values.get("other")) == ('{"weights": [2.5]}', "ü 東京")
+        if open_read_only is not None:
+            reader = open_read_only()
+            assert reader.values.get("calibrator") == '{"weights": [2.5]}'
+            with pytest.raises(IndexError_):
+                reader.values.put("calibrator", "{}")

@@ -19,7 +19,7 @@ import pytest
 from errors import IndexError_
 from index.store.protocol import NO_ANSWER, Feedback, FeedbackSpan
 from index.types import Chunk, Document, Page
-from tests.index.job_store_contract import JobStoreTests
+from tests.index.job_store_contract import JobStoreTests, StoredValuesTests
 
 DIM = 8
 
@@ -343,6 +343,7 @@ class StoreContractTests(
     KeywordSearchTests,
     ReadOnlyFollowsWriterTests,
     JobStoreTests,
+    StoredValuesTests,
     FeedbackTests,
 ):
     """Everything a backend must pass."""

@@ -16,7 +16,7 @@ from index.store import StoreConfig, open_store
 from index.store.jobs import FileResult, NewJobFile
 from tests.index.store_contract import DIM
 
-FILES = [NewJobFile(f"doc-{i}.txt", f"{i:06d}") for i in range(60)]
+FILES = [NewJobFile(f"doc-{i}.txt", f"Document {i}.".encode()) for i in range(60)]
 
 
 def _open(tmp_path, url):
@@ -104,5 +104,6 @@ def test_a_killed_replicas_claims_are_claimed_again(tmp_path, postgres_url):
                 break
             threading.Event().wait(0.05)
         assert [f.index for f in again] == claimed
+        assert [survivor.jobs.read_file("job", i) for i in claimed] == [FILES[i].data for i in claimed]  # still there
     finally:
         survivor.close()

@@ -57,20 +57,20 @@ BROKEN = [("scan.bad", b"%PDF-garbage"), ("empty.txt", b"   "), ("also.bad", b"x
 
 
 @pytest.fixture
-def fake(tmp_path) -> FakeIngest:
+def fake() -> FakeIngest:
     return FakeIngest()
 
 
-def run_next(fake: FakeIngest, folder, batch_files: int = 4) -> str:
-    runner = JobRunner(fake, folder, batch_files)  # type: ignore[arg-type]
+def run_next(fake: FakeIngest, batch_files: int = 4) -> str:
+    runner = JobRunner(fake, batch_files)  # type: ignore[arg-type]
     job = fake.jobs.start_next_job(time.time())
     runner.run_job(job)
     return job.id
 
 
-def test_a_job_ends_done_with_its_broken_files_failed_and_batches_across_files(fake, tmp_path):
-    job = submit_job(fake.jobs, tmp_path, UPLOADS[:5] + BROKEN + UPLOADS[5:], {"team": "x"}, LIMITS)
-    run_next(fake, tmp_path)
+def test_a_job_ends_done_with_its_broken_files_failed_and_batches_across_files(fake):
+    job = submit_job(fake.jobs, UPLOADS[:5] + BROKEN + UPLOADS[5:], {"team": "x"}, LIMITS)
+    run_next(fake)
     done = fake.jobs.get_job(job.id)
     assert (done.status, done.total, done.processed, done.count("added"), done.count("failed")) == (
         "done",
@@ -84,25 +84,25 @@ def test_a_job_ends_done_with_its_broken_files_failed_and_batches_across_files(f
     assert sorted(fake.documents) == sorted(name for name, _ in UPLOADS)
     # batches of 4 files; each batch's loadable files go to one ingest_many (the empty one is refused there)
     assert fake.batches == [4, 2, 4, 1]
-    assert not (tmp_path / job.id).exists()  # the uploaded files are gone once the job ended
+    assert [fake.jobs.read_file(job.id, i) for i in range(13)] == [None] * 13  # the uploads are gone once ended
 
 
-def test_cancelling_stops_between_batches_and_keeps_what_was_stored(fake, tmp_path):
-    job = submit_job(fake.jobs, tmp_path, UPLOADS, {}, LIMITS)
+def test_cancelling_stops_between_batches_and_keeps_what_was_stored(fake):
+    job = submit_job(fake.jobs, UPLOADS, {}, LIMITS)
     fake.after_batch = lambda: fake.jobs.finish_job(job.id, "cancelled", time.time())
-    run_next(fake, tmp_path, batch_files=4)
+    run_next(fake, batch_files=4)
     ended = fake.jobs.get_job(job.id)
     assert (ended.status, ended.processed, ended.count("pending")) == ("cancelled", 4, 6)
     stored = {f.doc_id for f in fake.jobs.job_files(job.id) if f.status == "added"}
     assert stored == set(fake.documents) and len(stored) == 4 and fake.batches == [4]
 
 
-def test_a_batch_stored_but_not_recorded_is_found_unchanged_on_resume(fake, tmp_path):
-    job = submit_job(fake.jobs, tmp_path, UPLOADS, {}, LIMITS)
+def test_a_batch_stored_but_not_recorded_is_found_unchanged_on_resume(fake):
+    job = submit_job(fake.jobs, UPLOADS, {}, LIMITS)
     fake.jobs.start_next_job(time.time())
     claimed = fake.jobs.claim_files(job.id, 4)
-    ingest_files(fake, tmp_path / job.id, claimed, {})  # stored, then the process "dies" before recording
-    runner = JobRunner(fake, tmp_path, 4)  # type: ignore[arg-type]
+    ingest_files(fake, job.id, claimed, {})  # stored, then the process "dies" before recording
+    runner = JobRunner(fake, 4)  # type: ignore[arg-type]
     runner.start()  # the next start: claims go back to pending, the job resumes
     try:
         deadline = time.monotonic() + 30
@@ -115,14 +115,14 @@ def test_a_batch_stored_but_not_recorded_is_found_unchanged_on_resume(fake, tmp_
     assert {f.doc_id for f in fake.jobs.job_files(job.id)} == set(fake.documents)
 
 
-def test_a_failing_store_ends_the_job_failed_saying_why(fake, tmp_path):
-    job = submit_job(fake.jobs, tmp_path, UPLOADS, {}, LIMITS)
+def test_a_failing_store_ends_the_job_failed_saying_why(fake):
+    job = submit_job(fake.jobs, UPLOADS, {}, LIMITS)
 
     def broken_store(docs, **_):
         raise OSError("database or disk is full")
 
     fake.ingest_many = broken_store  # type: ignore[method-assign]
-    run_next(fake, tmp_path)
+    run_next(fake)
     ended = fake.jobs.get_job(job.id)
     assert (ended.status, ended.processed, ended.count("pending")) == ("failed", 0, 10)
     assert "disk is full" in ended.error

@@ -1,5 +1,5 @@
 """`spanqa calibrate` end to end: the sample article indexed, its labelled questions asked, a
-calibrator stamped for the configured models written beside the index and used by the next pipeline."""
+calibrator stamped for the configured models kept in the index's store and used by the next pipeline."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from index.store import StoreConfig, open_store
 from qa import calibration
 from qa.calibration_cli import calibrate_command
 from qa.pipeline import Pipeline
@@ -59,11 +60,16 @@ def test_calibrate_writes_a_stamped_calibrator_the_pipeline_uses(
     assert result.exit_code == 0, result.output
     assert "32 questions" in result.output
 
-    written = calibration.load(data_dir / calibration.CALIBRATION_FILE)
+    assert "kept in the index" in result.output and not (data_dir / calibration.CALIBRATION_FILE).exists()
+    store = open_store(StoreConfig(data_dir, 384, "", read_only=True, check_model=False))
+    try:
+        written = calibration.from_json(store.values.get(calibration.STORE_KEY) or "")
+    finally:
+        store.close()
     assert written.reader == calibration.reader_identity(settings.reader_model)
     assert written.examples == 32 and written.fitted_on == "labelled.json"
     again = Pipeline.from_settings(settings)
     try:
-        assert again.calibrator == written  # beside the index wins over the shipped one
+        assert again.calibrator == written  # the stored one wins over the shipped one
     finally:
         again.close()
