@@ -8,6 +8,7 @@ import typer
 from transformers.utils import logging as hf_logging
 
 from cli.ask import ask
+from cli.collections import CollectionOption, collections_app, use_collection
 from cli.docs import docs_app
 from cli.index import index_app
 from cli.ingest import ingest
@@ -24,12 +25,22 @@ app = typer.Typer(
 )
 hf_logging.disable_progress_bar()
 
+# The commands that act on one collection's documents: `--collection NAME` must name one that exists.
+COLLECTION_COMMANDS = frozenset({"ingest", "ask", "docs", "index", "calibrate"})
+
+
+@app.callback()
+def root_options(ctx: typer.Context, collection: CollectionOption = None) -> None:
+    use_collection(collection, must_exist=ctx.invoked_subcommand in COLLECTION_COMMANDS)
+
+
 app.command()(ingest)
 app.command()(ask)
 app.add_typer(docs_app, name="docs")
 app.add_typer(index_app, name="index")
 app.command()(serve)
 app.add_typer(keys_app, name="keys")
+app.add_typer(collections_app, name="collections")
 app.command("eval", help="Evaluate on SQuAD-format data: EM/F1, recall@k, oracle, latency; writes reports.")(
     eval_command
 )

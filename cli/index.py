@@ -24,7 +24,8 @@ index_app = typer.Typer(help="Check the index, or re-embed it with the configure
 def _no_index_yet(settings: Settings) -> bool:
     if index_exists(settings):
         return False
-    error(f"no index in {settings.data_dir} yet: ingest some documents first")
+    where = f"collection {settings.collection!r} of " if settings.collection != "default" else ""
+    error(f"no index in {where}{settings.data_dir} yet: ingest some documents first")
     return True
 
 

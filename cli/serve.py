@@ -15,6 +15,7 @@ import typer
 
 from cli.common import console, error, open_pipeline
 from cli.ingest import ingest_with_progress
+from qa.collections import DEFAULT_COLLECTION
 from qa.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -39,6 +40,12 @@ def serve(
     from api.request_log import configure_logging
 
     settings = get_settings()
+    if settings.collection != DEFAULT_COLLECTION:  # the server's own pipeline must be `default`'s
+        error(
+            f"spanqa serve serves every collection (under /collections/NAME), so it takes no collection: "
+            f"drop --collection {settings.collection} / SPANQA_COLLECTION"
+        )
+        raise typer.Exit(2)
     settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
     refusal = refusal_to_serve(settings) or refusal_of_workers(settings, workers)
     if refusal:

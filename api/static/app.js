@@ -162,11 +162,15 @@
     }[status] || `The request failed (HTTP ${status}).`;
   }
 
-  async function api(path, options = {}) {
+  const collections = window.spanqaCollection; // collections.js: the picked collection
+
+  /** JSON from the API; `path` is inside the picked collection (/collections/{name}/...) unless `global`. */
+  async function api(path, options = {}, { global = false } = {}) {
     let response;
     try {
       const send = window.spanqaAuth ? window.spanqaAuth.fetch : fetch; // auth.js: the API key, if any
-      response = await send(path, { headers: { Accept: "application/json" }, ...options });
+      const target = global || !collections ? path : collections.url(path);
+      response = await send(target, { headers: { Accept: "application/json" }, ...options });
     } catch (_) {
       setServerStatus(false);
       throw new ApiError("Can't reach the spanqa server. Check that it is running, then try again.", 0);
@@ -175,7 +179,12 @@
     const raw = response.status === 204 ? "" : await response.text();
     let body = null;
     try { body = raw ? JSON.parse(raw) : null; } catch (_) { body = null; }
-    if (!response.ok) throw new ApiError(describeError(response.status, body), response.status);
+    if (!response.ok) {
+      if (!global && collections && (response.status === 403 || response.status === 404)) {
+        await collections.checkAfter(response.status); // the picked collection gone or not for this key?
+      }
+      throw new ApiError(describeError(response.status, body), response.status);
+    }
     return body;
   }
 
@@ -192,7 +201,7 @@
 
   async function checkHealth() {
     try {
-      const health = await api("/health");
+      const health = await api("/health", {}, { global: true });
       const models = [health.embedding_model, health.reader_model]
         .filter(Boolean).map((m) => String(m).split("/").filter(Boolean).pop()).join(" · ");
       setServerStatus(true, models ? `Models: ${models}` : undefined);
@@ -665,8 +674,36 @@
   // What feedback.js builds on (it adds its buttons on each "spanqa:reply" event).
   window.spanqa = { api, announce, openDocument, h };
 
+  // ------------------------------------------------------------- collections
+
+  function startOver() {
+    ui.messages.replaceChildren();
+    ui.welcome.hidden = false;
+    ui.uploadStatus.replaceChildren();
+  }
+
+  /** The question box names the collection asked when it is not `default` (on a phone the picker is in the drawer). */
+  function showCollectionInQuestionBox(name) {
+    ui.question.placeholder = name && name !== "default" ? `Ask a question in ${name}…` : "Ask a question…";
+  }
+
+  if (collections) {
+    showCollectionInQuestionBox(collections.current());
+    collections.onChange((name) => {
+      showCollectionInQuestionBox(name);
+      startOver();
+      if (ui.viewer.open) ui.viewer.close();
+      announce(`Now asking collection ${name}.`);
+      loadDocuments();
+    });
+  }
+
   // ------------------------------------------------------------------ start
   checkHealth();
-  loadDocuments();
+  (collections ? collections.ready : Promise.resolve("ok")).then((listed) => {
+    if (listed !== "no-key") { loadDocuments(); return; }
+    ui.docList.replaceChildren(h("li", { className: "doc-empty error-text" }, // asked once is enough
+      `Couldn't load the documents. ${describeError(401, null)}`));
+  });
   ui.question.focus();
 })();

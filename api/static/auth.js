@@ -82,5 +82,5 @@
     }
   }
 
-  window.spanqaAuth = { fetch: authFetch, forget: () => storeKey("") };
+  window.spanqaAuth = { fetch: authFetch, forget: () => storeKey(""), hasKey: () => Boolean(memoryKey) };
 })();

@@ -1,4 +1,5 @@
-/* spanqa chat page: uploads as background ingestion jobs (POST /jobs, then GET /jobs/{id} until it ends).
+/* spanqa chat page: uploads as background ingestion jobs (POST /jobs, then GET /jobs/{id} until it ends),
+ * in the collection picked when the upload starts (collections.js).
  *
  * Each upload (the files picked or dropped at once) is one job, shown in #upload-status as a block with
  * a progress bar, a Cancel button while it runs, and one status line per file: pending, added, or the
@@ -36,11 +37,14 @@
     return sentence(detail) || `The request failed (HTTP ${status}).`;
   }
 
-  async function call(path, options = {}) {
+  /** JSON from `path` inside collection `collection` (collections.js prefixes /collections/{name}). */
+  async function call(collection, path, options = {}) {
     let response;
     try {
       const send = window.spanqaAuth ? window.spanqaAuth.fetch : fetch; // auth.js: the API key, if any
-      response = await send(path, { headers: { Accept: "application/json" }, ...options });
+      const scoped = window.spanqaCollection;
+      const target = scoped ? scoped.url(path, collection) : path;
+      response = await send(target, { headers: { Accept: "application/json" }, ...options });
     } catch (_) {
       throw new Error("Can't reach the spanqa server. Check that it is running, then try again.");
     }
@@ -133,25 +137,27 @@
   /** Uploads `files` as one job and follows it to its end; resolves with the job (or null on error). */
   async function upload(files, { container, onProgress } = {}) {
     const view = new JobView(container, files);
+    // The job lives in the collection picked now, even if the picker changes while it runs.
+    const collection = window.spanqaCollection ? window.spanqaCollection.current() : undefined;
     const form = new FormData();
     for (const file of files) form.append("files", file, file.name);
     let job;
     try {
-      job = await call("/jobs", { method: "POST", body: form });
+      job = await call(collection, "/jobs", { method: "POST", body: form });
     } catch (error) {
       view.failAll(error.message);
       return null;
     }
     view.cancel.addEventListener("click", async () => {
       view.cancel.disabled = true;
-      try { view.show(await call(`/jobs/${encodeURIComponent(job.id)}`, { method: "DELETE" })); } catch (_) { /* ended */ }
+      try { view.show(await call(collection, `/jobs/${encodeURIComponent(job.id)}`, { method: "DELETE" })); } catch (_) { /* ended */ }
     });
     view.show(job);
     let failures = 0;
     while (job.status === "queued" || job.status === "running") {
       await sleep(POLL_MS);
       try {
-        job = await call(`/jobs/${encodeURIComponent(job.id)}`);
+        job = await call(collection, `/jobs/${encodeURIComponent(job.id)}`);
         failures = 0;
       } catch (error) {
         failures += 1;

@@ -105,3 +105,12 @@ def test_a_wrong_key_is_asked_for_again_and_a_writer_can_upload(page: Page, keye
     status = page.locator('#upload-status .status-line[data-file="owls.txt"]')
     expect(status).not_to_have_class("status-line status-pending", timeout=ANSWER_TIMEOUT_MS)
     expect(status).not_to_contain_text("Couldn't")
+
+
+def test_cancelling_the_key_prompt_asks_once_and_says_why(page: Page):
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("This server needs an API key")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#document-list")).to_contain_text("needs an API key")
+    expect(page.locator("#collection-status")).to_contain_text("needs an API key")
+    expect(page.get_by_role("dialog")).to_have_count(0)
