@@ -84,3 +84,46 @@ def test_pipelines_on_one_database_share_the_stored_calibrator(
             second.close()
     finally:
         first.close()
+
+
+
+def test_a_collection_uses_its_own_stored_calibrator_else_defaults(
+    base_settings, embedder, reader, tmp_path: Path
+) -> None:
+    from qa.collections import create_collection
+
+    settings = base_settings.model_copy(update={"data_dir": tmp_path / "data"})
+
+    def keep(calibrator: calibration.Calibrator, collection: str) -> None:  # what `spanqa calibrate` does
+        config = StoreConfig(settings.data_dir, embedder.dimension, embedder.identity, collection=collection)
+        store = open_store(config)
+        try:
+            calibration.store_calibrator(calibrator, store.values)
+        finally:
+            store.close()
+
+    Pipeline(settings, embedder, reader).close()  # creates the index
+    create_collection(settings, "team-a")
+    shipped = Pipeline(settings, embedder, reader)
+    try:
+        assert shipped.calibrator is not None
+        reader_name, embedder_name = shipped.calibrator.reader, shipped.calibrator.embedder
+    finally:
+        shipped.close()
+    ours, theirs = fitted(reader_name, embedder_name, seed=4), fitted(reader_name, embedder_name, seed=5)
+    keep(ours, "default")
+    default = Pipeline(settings, embedder, reader)
+    try:
+        with_none_of_its_own = default.in_collection("team-a")
+        try:
+            assert default.calibrator == ours and with_none_of_its_own.calibrator == ours
+        finally:
+            with_none_of_its_own.close()
+        keep(theirs, "team-a")
+        with_its_own = default.in_collection("team-a")
+        try:
+            assert with_its_own.calibrator == theirs and default.calibrator == ours
+        finally:
+            with_its_own.close()
+    finally:
+        default.close()
