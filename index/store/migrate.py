@@ -136,3 +136,50 @@ def migrate(
         seconds=time.perf_counter() - started,
         feedback=feedback,
     )
+
+
+def migrate_collections(
+    source_config: StoreConfig,
+    target_config: StoreConfig,
+    *,
+    batch_size: int = 64,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[tuple[str, MigrationReport]]:
+    """Copy every collection of the source (`default` first) into the same name at the target, each
+    created there when missing and each into an empty store; `progress(collection, done, total)`."""
+    from index.store.collections import DEFAULT_COLLECTION, collection_exists, create_collection, list_collections
+
+    names = list_collections(source_config.data_dir, source_config.database_url)
+    names = [DEFAULT_COLLECTION] + [n for n in names if n != DEFAULT_COLLECTION]
+    reports = []
+    for name in names:
+        target = replace(target_config, collection=name)
+        if target.chosen_backend == "sqlite-faiss":
+            Path(target.data_dir).mkdir(parents=True, exist_ok=True)
+        if not collection_exists(target.data_dir, name, target.database_url):
+            create_collection(target.data_dir, name, target.database_url)
+        source = replace(source_config, collection=name)
+        if name != DEFAULT_COLLECTION and not _has_index(source):  # made but never written to
+            first = reports[0][1]
+            open_store(replace(target, model_name=first.model_name, dimension=first.dimension)).close()
+            reports.append(
+                (
+                    name,
+                    MigrationReport(
+                        describe(source), describe(target), first.model_name, first.dimension, 0, 0, 0, 0.0
+                    ),
+                )
+            )
+            continue
+        step = (lambda done, total, name=name: progress(name, done, total)) if progress else None
+        reports.append((name, migrate(source, target, batch_size=batch_size, progress=step)))
+    return reports
+
+
+def _has_index(config: StoreConfig) -> bool:
+    """Whether the collection at `config` was ever written to (a read-only open finds its index)."""
+    try:
+        open_store(replace(config, read_only=True, check_model=False)).close()
+    except IndexError_:
+        return False
+    return True

@@ -96,3 +96,38 @@ def test_the_migrate_command_copies_the_configured_index(tmp_path, postgres_url,
         assert again.exit_code == 1 and "already holds documents" in again.output
     finally:
         get_settings.cache_clear()
+
+
+def test_every_collection_is_copied_into_its_own(tmp_path, postgres_url):
+    from index.store.collections import create_collection, list_collections
+    from index.store.migrate import migrate_collections
+
+    def open_in(location, collection: str):
+        config = location_config(location)
+        return open_store(replace(config, collection=collection, dimension=DIM, model_name="test-model"))
+
+    source = open_store(StoreConfig(tmp_path / "a", DIM, "test-model"))
+    fill(source)
+    source.close()
+    create_collection(tmp_path / "a", "team-a")
+    create_collection(tmp_path / "a", "never-written")  # made, never opened: copied empty
+    team = open_in(tmp_path / "a", "team-a")
+    team.add(*item("valve", "Team A's own valve note: part XQ7731B is blue."))
+    team.close()
+
+    reports = dict(migrate_collections(location_config(tmp_path / "a"), location_config(postgres_url)))
+    assert list(reports) == ["default", "never-written", "team-a"]
+    assert (reports["default"].documents, reports["team-a"].documents, reports["never-written"].documents) == (
+        len(CORPUS),
+        1,
+        0,
+    )
+    assert list_collections(tmp_path, postgres_url) == ["default", "never-written", "team-a"]
+    back = dict(migrate_collections(location_config(postgres_url), location_config(tmp_path / "b")))
+    assert {name: r.documents for name, r in back.items()} == {n: r.documents for n, r in reports.items()}
+    copy = open_in(tmp_path / "b", "team-a")
+    try:
+        assert [i.id for i in copy.list_documents(limit=10)] == ["valve"]
+        assert "Team A" in copy.get_document("valve").text
+    finally:
+        copy.close()
