@@ -86,7 +86,6 @@ def test_pipelines_on_one_database_share_the_stored_calibrator(
         first.close()
 
 
-
 def test_a_collection_uses_its_own_stored_calibrator_else_defaults(
     base_settings, embedder, reader, tmp_path: Path
 ) -> None:
