@@ -151,7 +151,7 @@ def migrate_collections(
 
     names = list_collections(source_config.data_dir, source_config.database_url)
     names = [DEFAULT_COLLECTION] + [n for n in names if n != DEFAULT_COLLECTION]
-    reports = []
+    reports: list[tuple[str, MigrationReport]] = []
     for name in names:
         target = replace(target_config, collection=name)
         if target.chosen_backend == "sqlite-faiss":
