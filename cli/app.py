@@ -44,7 +44,7 @@ app.add_typer(collections_app, name="collections")
 app.command("eval", help="Evaluate on SQuAD-format data: EM/F1, recall@k, oracle, latency; writes reports.")(
     eval_command
 )
-app.command("calibrate", help="Fit the confidence calibrator on labelled questions; writes it beside the index.")(
+app.command("calibrate", help="Fit the confidence calibrator on labelled questions; keeps it in the index.")(
     calibrate_command
 )
 app.command("train-reader", help="Fine-tune an extractive reader on SQuAD-format data.")(train_reader_command)
