@@ -13,10 +13,10 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from qa.collections import DEFAULT_COLLECTION, CollectionRegistry
+from qa.collections import COLLECTION_NAME, DEFAULT_COLLECTION, CollectionRegistry
 from qa.pipeline import Pipeline
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+NAME_PATTERN = COLLECTION_NAME.pattern
 CollectionName = Annotated[
     str,
     Path(

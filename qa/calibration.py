@@ -139,12 +139,17 @@ def store_calibrator(calibrator: Calibrator, values: StoredValues) -> None:
 
 
 def find_calibrator(
-    data_dir: Path, reader_model: str, embedder: str, values: StoredValues | None = None
+    data_dir: Path,
+    reader_model: str,
+    embedder: str,
+    values: StoredValues | None = None,
+    inherited: Calibrator | None = None,
 ) -> Calibrator | None:
-    """The calibrator for this reader and embedder: in the store's `values`, else in the data
-    directory, else shipped, else None."""
+    """The calibrator for this reader and embedder: in the store's `values`, else `inherited` when given
+    (a collection without one of its own uses default's), else in the data directory, else shipped,
+    else None."""
     reader = reader_identity(reader_model)
-    for where, text in _candidates(data_dir, reader, values):
+    for where, text in _candidates(data_dir, reader, values, look_further=inherited is None):
         try:
             calibrator = from_json(text)
         except (ValueError, TypeError, KeyError) as exc:
@@ -160,14 +165,19 @@ def find_calibrator(
             reader,
             embedder,
         )
-    return None
+    return inherited
 
 
-def _candidates(data_dir: Path, reader: str, values: StoredValues | None) -> Iterator[tuple[str, str]]:
-    """(where, JSON text) of each place holding a calibrator, in the order they are tried."""
+def _candidates(
+    data_dir: Path, reader: str, values: StoredValues | None, look_further: bool = True
+) -> Iterator[tuple[str, str]]:
+    """(where, JSON text) of each place holding a calibrator, in the order they are tried: the store,
+    then (`look_further`) the data directory's file and the shipped one."""
     stored = values.get(STORE_KEY) if values is not None else None
     if stored is not None:
         yield "in the store", stored
+    if not look_further:
+        return
     for path in (data_dir / CALIBRATION_FILE, SHIPPED_DIR / f"{reader}.json"):
         if path.is_file():
             yield str(path), path.read_text(encoding="utf-8")

@@ -14,16 +14,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from errors import CollectionConflict, CollectionNotFound, SpanqaError
+from errors import CollectionNotFound, SpanqaError
 from index.store import KeyStore, open_key_store
 from index.store import collections as stored
 from index.store.collections import DEFAULT_COLLECTION, check_collection_name
+from index.store.collections import NAME_PATTERN as COLLECTION_NAME
 from qa.pipeline import Pipeline
 from qa.settings import Settings
 
 logger = logging.getLogger("spanqa.collections")
 
 __all__ = [
+    "COLLECTION_NAME",
     "DEFAULT_COLLECTION",
     "CollectionInfo",
     "CollectionRegistry",
@@ -180,15 +182,13 @@ class CollectionRegistry:
 
     def create(self, name: str) -> CollectionInfo:
         """Makes the collection and opens it (its tables or files are created now)."""
-        stored.create_collection(self.settings.data_dir, check_collection_name(name), self.settings.database_url)
+        create_collection(self.settings, name)
         return self.info(name)
 
     def delete(self, name: str) -> None:
         """Closes the collection here, deletes it with its documents, and takes it out of every key's list."""
         name = check_collection_name(name)
-        if name == DEFAULT_COLLECTION:
-            raise CollectionConflict("collection 'default' cannot be deleted")
-        with self._lock:
+        with self._lock:  # `default` is never in `_open`; the drop refuses it (CollectionConflict)
             self._deleting.add(name)
             try:
                 self._close(name)

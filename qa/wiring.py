@@ -21,7 +21,6 @@ from index.embedder import Embedder, TextEncoder
 from index.store import Store, StoreConfig, open_store
 from qa.asking import AskingService, ReadRequest, read_many
 from qa.batching import MicroBatcher
-from qa.calibration import STORE_KEY as CALIBRATOR_KEY
 from qa.calibration import Calibrator, find_calibrator
 from qa.ingest import IngestService
 from qa.reader import Reader, Reading, SpanModel
@@ -168,15 +167,13 @@ def build(
             rerank_candidates=settings.rerank_candidates,
         )
         batcher = shared.batcher if shared is not None else make_batcher(settings, reader)
-        if shared is not None and store.values.get(CALIBRATOR_KEY) is None:
-            calibrator = shared.calibrator  # a collection without its own calibrator uses default's
-        else:
-            calibrator = find_calibrator(
-                settings.data_dir,
-                active_reader(settings.data_dir, settings.reader_model),
-                embedder.identity,
-                store.values,
-            )
+        calibrator = find_calibrator(
+            settings.data_dir,
+            active_reader(settings.data_dir, settings.reader_model),
+            embedder.identity,
+            store.values,
+            inherited=shared.calibrator if shared is not None else None,  # a collection's: default's
+        )
         asking = AskingService(settings, store, retriever, partial(read_many, reader), batcher, calibrator)
         return Parts(
             settings=settings,
