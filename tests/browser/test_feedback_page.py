@@ -18,7 +18,7 @@ from playwright.sync_api import Locator, Page, expect  # noqa: E402
 
 from qa.reader_choice import read_choice  # noqa: E402
 from tests.browser.conftest import Server  # noqa: E402
-from tests.browser.test_chat_page import STATION_QUESTION, STATION_TEXT, ask  # noqa: E402
+from tests.browser.page_steps import STATION_QUESTION, STATION_TEXT, ask  # noqa: E402
 from tests.conftest import SHIPPED_READER as SHIPPED  # noqa: E402
 from tests.conftest import spanqa_cli  # noqa: E402
 
