@@ -19,10 +19,10 @@ from bench.server import serve  # noqa: E402
 from index.store import open_key_store  # noqa: E402
 from qa.keys import KeyService  # noqa: E402
 from tests.browser.conftest import seed_file  # noqa: E402
+from tests.browser.page_steps import ANSWER_TIMEOUT_MS, ask  # noqa: E402
 from tests.browser.test_auth_page import enter_key  # noqa: E402
 
 pytestmark = pytest.mark.browser
-ANSWER_TIMEOUT_MS = 90_000
 
 SEED_TITLE = "US cluster munitions for Ukraine"
 PARIS_TITLE = "The Eiffel Tower"
@@ -84,17 +84,6 @@ def picker_names(page: Page) -> list[str]:
 
 def doc_titles(page: Page) -> Locator:
     return page.locator("#document-list .doc-item .doc-title")
-
-
-def ask(page: Page, question: str) -> Locator:
-    replies = page.locator("#messages > li.msg-bot:not(.msg-pending)")
-    before = replies.count()
-    box = page.get_by_label("Your question")
-    box.fill(question)
-    box.press("Enter")
-    reply = replies.nth(before)
-    expect(reply).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
-    return reply
 
 
 def test_the_picker_lists_only_the_keys_collections_and_answers_cite_only_them(page: Page, collections_server):
