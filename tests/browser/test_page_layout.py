@@ -88,12 +88,14 @@ def test_screenshot_of_an_answer(page: Page, server: Server, output_dir: Path):
         "Port Quill harbour guide": "The harbour of Port Quill has two high tides a day. "
         "The harbour master is Ines Marlow.\n",
     }
+    # Other tests on this session's server may have left documents behind: count what is there.
+    listed = len(server.http.get("/documents", params={"limit": 200}).json()["documents"])
     try:
         for title, text in extra.items():
             response = server.http.post("/documents", json={"text": text, "title": title})
             assert response.status_code == 201, response.text
         page.reload()
-        expect(page.locator("#document-list .doc-item")).to_have_count(1 + len(extra))
+        expect(page.locator("#document-list .doc-item")).to_have_count(listed + len(extra))
 
         reply = ask(page, "Who authorized the delivery of the ammunition?")
         expect(reply.locator(".answer-primary .passage mark")).to_be_visible()
